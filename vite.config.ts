@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const rootDir = dirname(fileURLToPath(import.meta.url));
 const ortDistDir = resolve(rootDir, 'node_modules/onnxruntime-web/dist');
@@ -40,6 +40,9 @@ export default defineConfig({
     __APP_VERSION__: JSON.stringify(packageJson.version),
     __ORT_VERSION__: JSON.stringify(ortPackageJson.version),
   },
+  // Resolves onnxruntime-web to its build that loads the wasm runtime from `wasmPaths` instead of
+  // bundling a second 27 MB copy of it.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },

@@ -1,0 +1,25 @@
+/** Display formatting, converted once here so that components never repeat unit arithmetic. */
+
+export function formatDuration(durationMs: number): string {
+  if (durationMs < 1000) return `${Math.round(durationMs)} ms`;
+  const seconds = durationMs / 1000;
+  if (seconds < 90) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}
+
+/** Binary units (MiB), since GPU memory sizes are powers of two. */
+export function formatMebibytes(bytes: number | null): string {
+  if (bytes === null) return '–';
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+export function formatRate(perSecond: number | null): string {
+  if (perSecond === null) return '–';
+  return perSecond >= 100 ? Math.round(perSecond).toLocaleString('en-US') : perSecond.toPrecision(3);
+}
+
+export function formatMs(durationMs: number | null): string {
+  if (durationMs === null) return '–';
+  return durationMs >= 100 ? Math.round(durationMs).toLocaleString('en-US') : durationMs.toFixed(2);
+}

@@ -1,0 +1,256 @@
+/**
+ * Rune state of the profiler page and the actions that change it: load input, run a sweep, cancel.
+ * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
+ */
+import type { Backend, BatchUnit, EnvironmentReport, ModelReport, PointResult, ProfileResult } from '../report/result';
+import type { ForwardOutput, InputRequest, InputSummary } from '../worker/api';
+import { ProfilerClient, WorkerTimeoutError } from './profilerClient';
+import { DEFAULT_SYNTHETIC_PROTEINS, type SyntheticProteinOptions } from '../sequences/synthetic';
+import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
+import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
+import { runSweep, type SweepProgress } from '../profiling/sweep';
+import { assembleResult } from '../report/assemble';
+import { validateProfileResult } from '../report/schema';
+
+export interface SweepSettingsState {
+  unit: BatchUnit;
+  min: number;
+  max: number;
+  step: number;
+  headroom: number;
+  warmupRuns: number;
+  minRuns: number;
+  maxRuns: number;
+  maxTimePerPointMs: number;
+}
+
+export type RunPhase = 'idle' | 'preparing' | 'running' | 'done' | 'cancelled' | 'failed';
+
+/** Extra time a probe may take past its own time cap before the worker is considered hung, in ms. */
+const PROBE_GRACE_MS = 180_000;
+/** Model generation and session creation for the largest built-in models take minutes on a CPU. */
+const LOAD_MODEL_TIMEOUT_MS = 900_000;
+const INPUT_TIMEOUT_MS = 300_000;
+
+export function defaultSweepSettings(unit: BatchUnit = 'tokens'): SweepSettingsState {
+  return { unit, ...defaultSweepFor(unit), headroom: 0.8, ...DEFAULT_MEASURE_SETTINGS };
+}
+
+export class ProfilerState {
+  modelId = $state('esm2_t6_8M');
+  backend = $state<Backend>('webgpu');
+  sweep = $state<SweepSettingsState>(defaultSweepSettings());
+  synthetic = $state<SyntheticProteinOptions>({ ...DEFAULT_SYNTHETIC_PROTEINS });
+  fastaFile = $state.raw<File | null>(null);
+
+  input = $state.raw<InputSummary | null>(null);
+  inputError = $state<string | null>(null);
+  inputLoading = $state(false);
+
+  phase = $state<RunPhase>('idle');
+  progress = $state.raw<SweepProgress | null>(null);
+  statusText = $state('');
+  points = $state.raw<PointResult[]>([]);
+  environment = $state.raw<EnvironmentReport | null>(null);
+  model = $state.raw<ModelReport | null>(null);
+  storageBufferCacheMode = 'not applicable (wasm)';
+  result = $state.raw<ProfileResult | null>(null);
+  runError = $state<{ name: string; message: string } | null>(null);
+
+  readonly running = $derived(this.phase === 'preparing' || this.phase === 'running');
+
+  private readonly client = new ProfilerClient();
+  private runId = 0;
+  private inputRequestId = 0;
+  private inputGeneration = -1;
+  private initializedBackend: { backend: Backend; generation: number } | null = null;
+  private stopRequested = false;
+
+  /** Reads the chosen input in the worker and shows its statistics. */
+  async loadInput(): Promise<void> {
+    // The latest request wins: the worker reads inputs in call order, so its state matches the last one.
+    const requestId = ++this.inputRequestId;
+    this.inputLoading = true;
+    this.inputError = null;
+    try {
+      const summary = await this.client.call('Reading the input', INPUT_TIMEOUT_MS, (api) => api.loadInput(this.inputRequest()));
+      if (requestId !== this.inputRequestId) return;
+      this.input = summary;
+      this.inputGeneration = this.client.generation;
+    } catch (error) {
+      if (requestId !== this.inputRequestId) return;
+      this.input = null;
+      this.inputError = messageOf(error);
+    } finally {
+      if (requestId === this.inputRequestId) this.inputLoading = false;
+    }
+  }
+
+  async useFastaFile(file: File | null): Promise<void> {
+    this.fastaFile = file;
+    await this.loadInput();
+  }
+
+  /** Stops the sweep after the probe that is running; the points measured so far are kept. */
+  cancel(): void {
+    this.stopRequested = true;
+    this.statusText = 'Stopping after the current probe…';
+  }
+
+  /**
+   * Runs a whole profile.
+   * 1. Initialize the backend, then load input and model into the worker.
+   * 2. Sweep the batch sizes, one probe at a time.
+   * 3. Assemble, validate and keep the result.
+   */
+  async run(): Promise<void> {
+    const runId = ++this.runId;
+    const isCurrent = () => runId === this.runId;
+    this.stopRequested = false;
+    this.phase = 'preparing';
+    this.points = [];
+    this.result = null;
+    this.runError = null;
+    this.progress = null;
+    const settings = $state.snapshot(this.sweep);
+
+    try {
+      // 1. Backend, input, model.
+      const batchSizes = planBatchSizes(settings);
+      await this.prepareWorker();
+      if (!isCurrent()) return;
+
+      // 2. Sweep.
+      this.phase = 'running';
+      this.statusText = '';
+      let hung = false;
+      const outcome = await runSweep(
+        batchSizes,
+        (batchSize) =>
+          this.probe(batchSize, settings).catch(async (error: unknown) => {
+            if (!(error instanceof WorkerTimeoutError)) throw error;
+            hung = true;
+            return timedOutPoint(batchSize, error);
+          }),
+        {
+          onProgress: (progress) => {
+            if (isCurrent()) this.progress = progress;
+          },
+          onPoint: (point) => {
+            if (isCurrent()) this.points = [...this.points, point];
+          },
+          shouldStop: () => this.stopRequested || hung || !isCurrent(),
+        },
+      );
+      if (!isCurrent()) return;
+
+      // 3. Result.
+      const cancelled = outcome.cancelled && !hung;
+      this.result = validateProfileResult(
+        assembleResult({
+          appVersion: __APP_VERSION__,
+          onnxruntimeWebVersion: __ORT_VERSION__,
+          environment: this.environment as EnvironmentReport,
+          model: this.model as ModelReport,
+          input: stripNotices(this.input as InputSummary),
+          sweep: {
+            unit: settings.unit,
+            min: settings.min,
+            max: settings.max,
+            step: settings.step,
+            warmupRuns: settings.warmupRuns,
+            headroom: settings.headroom,
+            minRuns: settings.minRuns,
+            maxTimePerPointMs: settings.maxTimePerPointMs,
+            storageBufferCacheMode: this.storageBufferCacheMode,
+            cancelled,
+          },
+          points: outcome.points,
+        }),
+      );
+      this.phase = cancelled ? 'cancelled' : 'done';
+      this.statusText = cancelled ? `Cancelled after ${outcome.points.length} of ${batchSizes.length} batch sizes.` : 'Done.';
+    } catch (error) {
+      if (!isCurrent()) return;
+      this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
+      this.phase = 'failed';
+      this.statusText = '';
+    }
+  }
+
+  /** Runs the chosen model once on the first `count` input sequences, on the chosen backend, for comparing backends. */
+  async forward(count: number): Promise<ForwardOutput> {
+    await this.prepareWorker();
+    this.statusText = '';
+    return this.client.call('The forward pass', LOAD_MODEL_TIMEOUT_MS, (api) => api.forward(count));
+  }
+
+  private async prepareWorker(): Promise<void> {
+    const generation = this.client.generation;
+    const needsInit =
+      !this.initializedBackend || this.initializedBackend.backend !== this.backend || this.initializedBackend.generation !== generation;
+    if (needsInit) {
+      this.statusText = `Starting the ${this.backend === 'webgpu' ? 'WebGPU' : 'WASM'} backend…`;
+      // A backend switch gets a fresh worker, so that no device or session of the other backend lingers.
+      if (this.initializedBackend) this.client.restart();
+      this.environment = await this.client.call('Starting the backend', INPUT_TIMEOUT_MS, (api) => api.initialize(this.backend));
+      this.initializedBackend = { backend: this.backend, generation: this.client.generation };
+    }
+    if (!this.input || this.inputGeneration !== this.client.generation) {
+      this.statusText = 'Reading the input…';
+      await this.loadInput();
+      if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
+    }
+    this.statusText = `Building ${this.modelId} and creating its session…`;
+    const loaded = await this.client.call(`Loading ${this.modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(this.modelId));
+    this.model = loaded.report;
+    this.storageBufferCacheMode = loaded.storageBufferCacheMode;
+  }
+
+  private async probe(batchSize: number, settings: SweepSettingsState): Promise<PointResult> {
+    const timeoutMs = settings.maxTimePerPointMs + PROBE_GRACE_MS;
+    return this.client.call(`The probe at batch size ${batchSize}`, timeoutMs, (api) =>
+      api.probe({
+        unit: settings.unit,
+        batchSize,
+        warmupRuns: settings.warmupRuns,
+        minRuns: settings.minRuns,
+        maxRuns: settings.maxRuns,
+        maxTimePerPointMs: settings.maxTimePerPointMs,
+      }),
+    );
+  }
+
+  private inputRequest(): InputRequest {
+    if (this.fastaFile) return { kind: 'fasta', file: this.fastaFile, fileName: this.fastaFile.name };
+    return { kind: 'synthetic', options: $state.snapshot(this.synthetic) };
+  }
+}
+
+function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResult {
+  return {
+    batchSize,
+    sequences: 0,
+    tokens: 0,
+    paddedTokens: 0,
+    status: 'error',
+    message: error.message,
+    medianMs: null,
+    p10Ms: null,
+    p90Ms: null,
+    runs: 0,
+    sequencesPerSecond: null,
+    tokensPerSecond: null,
+    peakBytes: null,
+    warmupMs: null,
+  };
+}
+
+function stripNotices(summary: InputSummary) {
+  const { notices: _notices, skippedCount: _skipped, ...report } = summary;
+  return report;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,132 @@
+/** Command-line options of the headless profiler, parsed and checked before anything starts. */
+import { parseArgs } from 'node:util';
+import type { Backend, BatchUnit } from '../report/result';
+import { defaultSweepFor } from '../profiling/plan';
+import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
+import { MODEL_CATALOG } from '../models/catalog';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface ProfileOptions {
+  modelId: string;
+  backend: Backend;
+  fastaPath: string | null;
+  unit: BatchUnit;
+  min: number;
+  max: number;
+  step: number;
+  headroom: number;
+  warmupRuns: number;
+  minRuns: number;
+  maxRuns: number;
+  maxTimePerPointMs: number;
+  syntheticCount: number | null;
+  outputPath: string | null;
+  /** Minutes the whole run may take before the command gives up. */
+  timeoutMinutes: number;
+  rebuild: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm run profile -- [options]
+
+Serves the built app on 127.0.0.1, runs a batch-size sweep in headless Chromium and writes the result.
+
+  --model ID            model to profile (default esm2_t6_8M): ${MODEL_CATALOG.map((model) => model.id).join(', ')}
+  --backend NAME        webgpu or wasm (default webgpu)
+  --fasta FILE          protein FASTA file, plain or gzip; synthetic proteins when omitted
+  --synthetic-count N   number of synthetic proteins (default 256)
+  --unit UNIT           tokens (a token budget per batch, as fair-esm) or sequences (default tokens)
+  --min N               smallest batch size (default 512 tokens, 4 sequences)
+  --max N               largest batch size (default 8192 tokens, 64 sequences)
+  --step N              step between batch sizes (default 512 tokens, 4 sequences)
+  --headroom F          recommend F × the largest batch that ran, 0 < F ≤ 1 (default 0.8)
+  --warmup N            warm-up runs per batch size (default ${DEFAULT_MEASURE_SETTINGS.warmupRuns})
+  --min-runs N          timed runs per batch size, at least (default ${DEFAULT_MEASURE_SETTINGS.minRuns})
+  --max-runs N          timed runs per batch size, at most (default ${DEFAULT_MEASURE_SETTINGS.maxRuns})
+  --time-cap-ms MS      time cap for the timed runs of one batch size, in ms (default ${DEFAULT_MEASURE_SETTINGS.maxTimePerPointMs})
+  --output FILE         write the result JSON to FILE
+  --timeout-min MIN     give up after MIN minutes (default 120)
+  --rebuild             build the app even when dist/ looks current
+  --help                show this text
+
+Exit status: 0 when the sweep finished, 1 when it failed, 2 for invalid options.`;
+
+function parseNumber(name: string, text: string | undefined, fallback: number, { integer = true, min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new UsageError(`Invalid --${name} "${text}": expected ${kind} from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+export function parseProfileArgs(argv: string[]): ProfileOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        backend: { type: 'string' },
+        fasta: { type: 'string' },
+        'synthetic-count': { type: 'string' },
+        unit: { type: 'string' },
+        min: { type: 'string' },
+        max: { type: 'string' },
+        step: { type: 'string' },
+        headroom: { type: 'string' },
+        warmup: { type: 'string' },
+        'min-runs': { type: 'string' },
+        'max-runs': { type: 'string' },
+        'time-cap-ms': { type: 'string' },
+        output: { type: 'string' },
+        'timeout-min': { type: 'string' },
+        rebuild: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}. Run with --help for the options.`);
+  }
+  const values = parsed.values;
+
+  const modelId = values.model ?? 'esm2_t6_8M';
+  if (!MODEL_CATALOG.some((model) => model.id === modelId)) {
+    throw new UsageError(`Unknown --model "${modelId}". Valid models: ${MODEL_CATALOG.map((model) => model.id).join(', ')}.`);
+  }
+  const backend = values.backend ?? 'webgpu';
+  if (backend !== 'webgpu' && backend !== 'wasm') throw new UsageError(`Invalid --backend "${backend}": expected webgpu or wasm.`);
+  const unit = values.unit ?? 'tokens';
+  if (unit !== 'tokens' && unit !== 'sequences') throw new UsageError(`Invalid --unit "${unit}": expected tokens or sequences.`);
+  const sweepDefaults = defaultSweepFor(unit);
+
+  const options: ProfileOptions = {
+    modelId,
+    backend,
+    fastaPath: values.fasta ?? null,
+    unit,
+    min: parseNumber('min', values.min, sweepDefaults.min),
+    max: parseNumber('max', values.max, sweepDefaults.max),
+    step: parseNumber('step', values.step, sweepDefaults.step),
+    headroom: parseNumber('headroom', values.headroom, 0.8, { integer: false, min: 0.01, max: 1 }),
+    warmupRuns: parseNumber('warmup', values.warmup, DEFAULT_MEASURE_SETTINGS.warmupRuns, { min: 0, max: 100 }),
+    minRuns: parseNumber('min-runs', values['min-runs'], DEFAULT_MEASURE_SETTINGS.minRuns, { max: 1000 }),
+    maxRuns: parseNumber('max-runs', values['max-runs'], DEFAULT_MEASURE_SETTINGS.maxRuns, { max: 10000 }),
+    maxTimePerPointMs: parseNumber('time-cap-ms', values['time-cap-ms'], DEFAULT_MEASURE_SETTINGS.maxTimePerPointMs, { min: 0, max: 3_600_000 }),
+    syntheticCount: values['synthetic-count'] === undefined ? null : parseNumber('synthetic-count', values['synthetic-count'], 256, { max: 1_000_000 }),
+    outputPath: values.output ?? null,
+    timeoutMinutes: parseNumber('timeout-min', values['timeout-min'], 120, { integer: false, min: 0.1, max: 10_000 }),
+    rebuild: values.rebuild ?? false,
+    help: values.help ?? false,
+  };
+  if (options.max < options.min) throw new UsageError(`Invalid range: --max ${options.max} is below --min ${options.min}.`);
+  if (options.maxRuns < options.minRuns) throw new UsageError(`Invalid runs: --max-runs ${options.maxRuns} is below --min-runs ${options.minRuns}.`);
+  if (options.fastaPath !== null && options.syntheticCount !== null) throw new UsageError('--fasta and --synthetic-count exclude each other: pick one input.');
+  return options;
+}

@@ -1,0 +1,154 @@
+/**
+ * Headless profiler: `npm run profile -- --model esm2_t6_8M --backend webgpu --fasta FILE …`.
+ * It serves the built app on 127.0.0.1, drives it in Chromium through Playwright with the same state
+ * and actions as the page's buttons, prints the table and the recommendation, and writes the JSON.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { ProfileResult } from '../report/result';
+import { validateProfileResult } from '../report/schema';
+import { resultToJson } from '../report/export';
+import { parseProfileArgs, UsageError, USAGE, type ProfileOptions } from './args';
+import { launchChromium } from './browser';
+import { buildApp, buildIsStale, serveApp } from './server';
+import { formatResultTable, formatSummary } from './table';
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+async function waitForInput(page: Page, timeoutMs: number): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const snapshot = window.batchProfiler?.snapshot();
+      return snapshot !== undefined && (snapshot.inputCount !== null || snapshot.inputError !== null);
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 200 },
+  );
+  const snapshot = await page.evaluate(() => window.batchProfiler!.snapshot());
+  if (snapshot.inputError) throw new Error(`The input was rejected: ${snapshot.inputError}`);
+  log(`Input: ${snapshot.inputCount} sequences.`);
+}
+
+/**
+ * Runs one profile.
+ * 1. Build the app if dist/ is stale, and serve it.
+ * 2. Open it in Chromium, load the input, apply the settings.
+ * 3. Run the sweep, printing progress, and return the validated result.
+ */
+async function profile(options: ProfileOptions): Promise<ProfileResult> {
+  // 1. Build and serve.
+  if (options.rebuild || buildIsStale()) {
+    log('Building the app…');
+    await buildApp();
+  }
+  const { server, url } = await serveApp();
+  const browser = await launchChromium();
+  try {
+    // 2. Page, input, settings.
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => log(`[page error] ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') log(`[browser] ${message.text()}`);
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => window.batchProfiler !== undefined, undefined, { timeout: 60_000 });
+    if (options.fastaPath) {
+      await page.locator('[data-testid="fasta-input"]').setInputFiles(options.fastaPath);
+      await page.waitForFunction(() => window.batchProfiler?.snapshot().phase !== undefined);
+    }
+    await waitForInput(page, 300_000);
+    await page.evaluate(
+      (settings) => window.batchProfiler!.configure(settings),
+      {
+        modelId: options.modelId,
+        backend: options.backend,
+        sweep: {
+          unit: options.unit,
+          min: options.min,
+          max: options.max,
+          step: options.step,
+          headroom: options.headroom,
+          warmupRuns: options.warmupRuns,
+          minRuns: options.minRuns,
+          maxRuns: options.maxRuns,
+          maxTimePerPointMs: options.maxTimePerPointMs,
+        },
+        synthetic: options.syntheticCount === null ? undefined : { count: options.syntheticCount },
+      },
+    );
+    if (!options.fastaPath) await waitForInput(page, 300_000);
+
+    // 3. Sweep with progress.
+    let lastStatus = '';
+    const progressTimer = setInterval(() => {
+      page
+        .evaluate(() => window.batchProfiler!.snapshot())
+        .then((snapshot) => {
+          const status = `${snapshot.statusText || snapshot.phase} (${snapshot.pointCount} batch sizes measured)`;
+          if (status !== lastStatus) log(status);
+          lastStatus = status;
+        })
+        .catch(() => undefined);
+    }, 2000);
+    try {
+      const result = await page.evaluate(() => window.batchProfiler!.run());
+      return validateProfileResult(result);
+    } finally {
+      clearInterval(progressTimer);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: ProfileOptions;
+  try {
+    options = parseProfileArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      log(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (options.fastaPath && !existsSync(options.fastaPath)) {
+    log(`FASTA file not found: ${resolve(options.fastaPath)}. Check the path given to --fasta.`);
+    return 2;
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`The run did not finish within ${options.timeoutMinutes} minutes (--timeout-min).`)), options.timeoutMinutes * 60_000);
+  });
+  try {
+    const result = await Promise.race([profile(options), timeout]);
+    process.stdout.write(`${formatSummary(result)}\n\n${formatResultTable(result)}\n\n`);
+    process.stdout.write(`Recommendation: ${result.recommendation.recommendedBatchSize ?? 'none'} ${result.sweep.unit} per batch. ${result.recommendation.reason}\n`);
+    if (result.environment.adapter?.isFallbackAdapter) {
+      process.stdout.write('Warning: the WebGPU adapter is a software fallback; these numbers do not describe a real GPU.\n');
+    }
+    if (options.outputPath) {
+      await writeFile(options.outputPath, resultToJson(result));
+      log(`Wrote ${resolve(options.outputPath)}`);
+    }
+    return 0;
+  } catch (error) {
+    log(`Profiling failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const exitCode = await main();
+process.exitCode = exitCode;
+// A timed-out run may leave Chromium or the server holding the event loop open; this ends the process anyway.
+setTimeout(() => process.exit(exitCode), 2000).unref();

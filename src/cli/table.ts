@@ -1,0 +1,41 @@
+/** Plain-text rendering of a result for the terminal. */
+import type { ProfileResult } from '../report/result';
+
+function cell(value: number | null, digits = 1): string {
+  if (value === null) return '-';
+  return value.toFixed(digits);
+}
+
+/** Renders the points as an aligned text table (also valid Markdown), one row per batch size. */
+export function formatResultTable(result: ProfileResult): string {
+  const header = ['batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'runs', 'warm-up ms', 'sequences/s', 'tokens/s', 'peak MiB', 'status'];
+  const rows = result.points.map((point) => [
+    String(point.batchSize),
+    String(point.sequences),
+    String(point.tokens),
+    String(point.paddedTokens),
+    cell(point.medianMs),
+    cell(point.p10Ms),
+    cell(point.p90Ms),
+    String(point.runs),
+    cell(point.warmupMs),
+    cell(point.sequencesPerSecond, 2),
+    cell(point.tokensPerSecond, 0),
+    point.peakBytes === null ? '-' : (point.peakBytes / 2 ** 20).toFixed(1),
+    point.status + (point.message && point.status !== 'ok' ? `: ${point.message}` : ''),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (column === header.length - 1 ? 0 : row[column].length))));
+  const line = (values: string[]) => `| ${values.map((value, column) => (column === values.length - 1 ? value : value.padStart(widths[column]))).join(' | ')} |`;
+  const separator = `|${widths.map((width, column) => (column === widths.length - 1 ? '---' : '-'.repeat(width + 1) + ':')).join('|')}|`;
+  return [line(header), separator, ...rows.map(line)].join('\n');
+}
+
+export function formatSummary(result: ProfileResult): string {
+  const adapter = result.environment.adapter;
+  const device = adapter ? `${adapter.vendor} ${adapter.architecture}${adapter.isFallbackAdapter ? ' (fallback adapter: software, not a real GPU)' : ''}` : 'CPU';
+  return [
+    `Model: ${result.model.id} (${result.model.parameters.toLocaleString('en-US')} parameters, ${result.model.weights}), backend ${result.environment.backend}, device ${device}`,
+    `Input: ${result.input.source === 'fasta' ? result.input.fileName : 'synthetic'}, ${result.input.sequenceCount} sequences, length min/median/max ${result.input.lengthStats.min}/${result.input.lengthStats.median}/${result.input.lengthStats.max}, ${result.input.truncatedCount} truncated`,
+    `Sweep: ${result.sweep.unit} from ${result.sweep.min} to ${result.sweep.max} step ${result.sweep.step}${result.sweep.cancelled ? ' (cancelled)' : ''}`,
+  ].join('\n');
+}

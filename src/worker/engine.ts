@@ -1,0 +1,358 @@
+/**
+ * The profiler engine: owns the onnxruntime-web session, the GPU device and the input sequences, and
+ * measures one batch size at a time. The worker exposes it through comlink; unit tests drive it
+ * directly in Node on the WASM backend, so onnxruntime-web is passed in rather than imported.
+ */
+import type * as OrtModule from 'onnxruntime-web';
+import type { Backend, EnvironmentReport, PointResult } from '../report/result';
+import type { ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi } from './api';
+import { acquireDevice, type AcquiredDevice } from '../gpu/device';
+import { GpuMemoryTracker } from '../gpu/accounting';
+import { classifyFailure, errorText } from '../gpu/classify';
+import { getModelConfig, type ModelConfig } from '../models/catalog';
+import { buildEsm2Model, type BuiltModel } from '../models/esm2Graph';
+import { checkModelFits } from '../models/feasibility';
+import { readFasta, type FastaRecord, type InputNotice } from '../sequences/fasta';
+import { encodeEsm, prepareProteins, ESM_MAX_RESIDUES } from '../sequences/protein';
+import { synthesizeProteins } from '../sequences/synthetic';
+import { lengthStats } from '../sequences/stats';
+import { buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, type Batch } from '../sequences/batching';
+import { measureRuns } from '../profiling/measure';
+import { summarizeTimings } from '../profiling/stats';
+import { ModelLoadError, NoInputError, NoModelError } from './errors';
+
+type Ort = typeof OrtModule;
+type Session = OrtModule.InferenceSession;
+
+/**
+ * Storage buffer cache mode for WebGPU sessions. `lazyRelease` frees each run's buffers at its end, so a
+ * point's peak is its own and not the leftovers of earlier, larger batches (`bucket`, ORT's default,
+ * keeps freed buffers live until the session is released).
+ */
+export const STORAGE_BUFFER_CACHE_MODE = 'lazyRelease';
+
+const WEIGHTS_LABEL = 'reference architecture, synthetic weights';
+
+interface LoadedInput {
+  encoded: Int32Array[];
+  lengthsTokens: number[];
+}
+
+export interface EngineOptions {
+  /** Seed of the generated weights. Weight values do not change speed or memory. */
+  weightSeed?: number;
+}
+
+export class ProfilerEngine implements ProfilerApi {
+  private backend: Backend | null = null;
+  private gpu: AcquiredDevice | null = null;
+  private tracker: GpuMemoryTracker | null = null;
+  private deviceLost = false;
+  private lastOutOfMemoryMessage: string | undefined;
+  private input: LoadedInput | null = null;
+  private model: { config: ModelConfig; built: BuiltModel } | null = null;
+  private session: Session | null = null;
+  /**
+   * Session creation and runs go through one queue, because onnxruntime-web 1.30 throws when two
+   * sessions are created at once, and overlapping runs would distort each other's timings.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ort: Ort,
+    private readonly options: EngineOptions = {},
+  ) {}
+
+  initialize(backend: Backend): Promise<EnvironmentReport> {
+    return this.enqueue(async () => {
+      this.backend = backend;
+      const environment: EnvironmentReport = {
+        userAgent: globalThis.navigator?.userAgent ?? 'unknown',
+        backend,
+        adapter: null,
+        limits: {},
+        features: [],
+        wasmThreads: this.ort.env.wasm.numThreads ?? 1,
+      };
+      if (backend === 'webgpu') {
+        await this.acquireGpu();
+        const gpu = this.gpu as AcquiredDevice;
+        environment.adapter = gpu.adapterReport;
+        environment.limits = gpu.limits;
+        environment.features = gpu.features;
+      }
+      return environment;
+    });
+  }
+
+  loadInput(request: InputRequest): Promise<InputSummary> {
+    return this.enqueue(async () => {
+      const maxResidues = this.model?.config.maxResidues ?? ESM_MAX_RESIDUES;
+      let records: FastaRecord[];
+      let fastaNotices: InputNotice[] = [];
+      if (request.kind === 'synthetic') {
+        records = synthesizeProteins(request.options);
+      } else {
+        const fasta = await readFasta(request.file.stream(), { fileName: request.fileName });
+        records = fasta.records;
+        fastaNotices = fasta.notices;
+      }
+      const proteins = prepareProteins(records, { maxResidues });
+      const encoded = proteins.records.map((record) => encodeEsm(record.sequence));
+      this.input = { encoded, lengthsTokens: encoded.map((ids) => ids.length) };
+      return {
+        source: request.kind,
+        fileName: request.kind === 'fasta' ? request.fileName : undefined,
+        sequenceCount: encoded.length,
+        lengthStats: lengthStats(proteins.records.map((record) => record.sequence.length)),
+        truncatedCount: proteins.truncatedCount,
+        synthetic: request.kind === 'synthetic' ? { ...request.options } : undefined,
+        skippedCount: proteins.skippedCount,
+        notices: [...fastaNotices, ...proteins.notices],
+      };
+    });
+  }
+
+  loadModel(modelId: string): Promise<LoadedModel> {
+    return this.enqueue(async () => {
+      const backend = this.requireBackend();
+      const config = getModelConfig(modelId);
+      const fit = checkModelFits(config, { backend, limits: this.gpu ? toBufferLimits(this.gpu.limits) : undefined });
+      if (!fit.ok) throw new ModelLoadError(fit.reason, { modelId });
+
+      await this.releaseSession();
+      const buildStartMs = performance.now();
+      const built = buildEsm2Model(config, { seed: this.options.weightSeed ?? 1 });
+      const buildMs = performance.now() - buildStartMs;
+      this.model = { config, built };
+
+      const sessionStartMs = performance.now();
+      await this.createSession();
+      const sessionCreateMs = performance.now() - sessionStartMs;
+      return {
+        report: {
+          id: config.id,
+          source: 'builtin',
+          parameters: built.parameterCount,
+          dtype: 'float32',
+          layers: config.layers,
+          hidden: config.hidden,
+          heads: config.heads,
+          weights: WEIGHTS_LABEL,
+        },
+        buildMs,
+        sessionCreateMs,
+        weightBufferBytes: this.tracker ? this.tracker.liveBytes : null,
+        storageBufferCacheMode: backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)',
+      };
+    });
+  }
+
+  probe(request: ProbeRequest): Promise<PointResult> {
+    return this.enqueue(() => this.probeNow(request));
+  }
+
+  forward(count: number): Promise<ForwardOutput> {
+    return this.enqueue(async () => {
+      const input = this.requireInput();
+      const batch = selectSequenceBatch(input.lengthsTokens, count);
+      const session = await this.ensureSession();
+      const output = await this.runSession(session, this.makeFeeds(batch));
+      return { dims: output.dims, data: output.data };
+    });
+  }
+
+  releaseModel(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.releaseSession();
+      this.model = null;
+    });
+  }
+
+  liveGpuBytes(): Promise<number | null> {
+    return Promise.resolve(this.tracker ? this.tracker.liveBytes : null);
+  }
+
+  /**
+   * Measures one batch size.
+   * 1. Build the batch from the input and its tensors.
+   * 2. Warm up and time the runs, checking every output.
+   * 3. On failure, classify it and drop the session, because some sessions fail on every later run
+   *    after a failed allocation (seen with onnxruntime-web 1.30).
+   */
+  private async probeNow(request: ProbeRequest): Promise<PointResult> {
+    const input = this.requireInput();
+
+    // 1. Batch and tensors.
+    const batch =
+      request.unit === 'tokens'
+        ? selectTokenBudgetBatch(input.lengthsTokens, request.batchSize)
+        : selectSequenceBatch(input.lengthsTokens, request.batchSize);
+    const point: PointResult = {
+      batchSize: request.batchSize,
+      sequences: batch.sequences,
+      tokens: batch.tokens,
+      paddedTokens: batch.paddedTokens,
+      status: 'ok',
+      medianMs: null,
+      p10Ms: null,
+      p90Ms: null,
+      runs: 0,
+      sequencesPerSecond: null,
+      tokensPerSecond: null,
+      peakBytes: null,
+      warmupMs: null,
+    };
+
+    // 2. Warm-up and timed runs.
+    try {
+      const session = await this.ensureSession();
+      const feeds = this.makeFeeds(batch);
+      this.tracker?.resetPeak();
+      let invalidMessage: string | null = null;
+      const measured = await measureRuns(async () => {
+        const output = await this.runSession(session, feeds);
+        invalidMessage ??= findInvalidValue(output.data);
+      }, request);
+      point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
+      if (invalidMessage !== null) {
+        point.status = 'invalid-output';
+        point.message = invalidMessage;
+      }
+      const timing = summarizeTimings(measured.durationsMs);
+      point.warmupMs = measured.warmupMs;
+      point.medianMs = timing.medianMs;
+      point.p10Ms = timing.p10Ms;
+      point.p90Ms = timing.p90Ms;
+      point.runs = timing.runs;
+      point.sequencesPerSecond = (batch.sequences * 1000) / timing.medianMs;
+      point.tokensPerSecond = (batch.tokens * 1000) / timing.medianMs;
+      return point;
+    } catch (error) {
+      // 3. Failure.
+      point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
+      const failure = classifyFailure(error, { deviceLost: this.deviceLost, outOfMemoryMessage: this.lastOutOfMemoryMessage });
+      point.status = failure.status;
+      point.message = failure.message;
+      await this.releaseSession();
+      return point;
+    }
+  }
+
+  private makeFeeds(batch: Batch): Record<string, OrtModule.Tensor> {
+    const input = this.requireInput();
+    const tensors = buildEsmBatchTensors(input.encoded, batch);
+    return {
+      input_ids: new this.ort.Tensor('int64', tensors.inputIds, tensors.dims),
+      attention_mask: new this.ort.Tensor('int64', tensors.attentionMask, tensors.dims),
+    };
+  }
+
+  /** Runs once inside an out-of-memory error scope, which catches what ORT's own validation scope lets through. */
+  private async runSession(session: Session, feeds: Record<string, OrtModule.Tensor>): Promise<ForwardOutput> {
+    const device = this.gpu?.device;
+    this.lastOutOfMemoryMessage = undefined;
+    device?.pushErrorScope('out-of-memory');
+    let results: OrtModule.InferenceSession.OnnxValueMapType;
+    try {
+      results = await session.run(feeds);
+    } finally {
+      const scopeError = device ? await device.popErrorScope().catch(() => null) : null;
+      if (scopeError) this.lastOutOfMemoryMessage = scopeError.message;
+    }
+    if (this.lastOutOfMemoryMessage !== undefined) {
+      disposeAll(results);
+      throw new Error(`GPU out of memory: ${this.lastOutOfMemoryMessage}`);
+    }
+    const output = results.last_hidden_state;
+    if (!output) throw new Error(`The model returned no "last_hidden_state"; it returned: ${Object.keys(results).join(', ')}.`);
+    const data = (await output.getData()) as Float32Array;
+    const dims = [...output.dims];
+    disposeAll(results);
+    return { dims, data };
+  }
+
+  private async ensureSession(): Promise<Session> {
+    if (this.session) return this.session;
+    if (!this.model) throw new NoModelError('No model is loaded. Load a model before running a batch.');
+    if (this.backend === 'webgpu' && (this.deviceLost || !this.gpu)) await this.acquireGpu();
+    await this.createSession();
+    return this.session as unknown as Session;
+  }
+
+  private async createSession(): Promise<void> {
+    const model = this.model;
+    if (!model) throw new NoModelError('No model is loaded.');
+    const backend = this.requireBackend();
+    const executionProviders: OrtModule.InferenceSession.ExecutionProviderConfig[] =
+      backend === 'webgpu'
+        ? [{ name: 'webgpu', device: (this.gpu as AcquiredDevice).device, storageBufferCacheMode: STORAGE_BUFFER_CACHE_MODE } as OrtModule.InferenceSession.WebGpuExecutionProviderOption]
+        : ['wasm'];
+    try {
+      this.session = await this.ort.InferenceSession.create(model.built.modelBytes, {
+        executionProviders,
+        graphOptimizationLevel: 'all',
+        externalData: model.built.externalData.length > 0 ? model.built.externalData : undefined,
+      });
+    } catch (error) {
+      throw new ModelLoadError(`Creating the ${backend} session for ${model.config.id} failed: ${errorText(error)}`, { modelId: model.config.id });
+    }
+  }
+
+  private async releaseSession(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    if (session) await session.release().catch(() => undefined);
+  }
+
+  private async acquireGpu(): Promise<void> {
+    this.gpu = await acquireDevice();
+    this.deviceLost = false;
+    this.tracker = new GpuMemoryTracker(this.gpu.device);
+    const device = this.gpu.device;
+    device.lost.then(() => {
+      if (this.gpu?.device !== device) return;
+      this.deviceLost = true;
+      this.tracker?.forgetAll();
+      this.session = null;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      if (error instanceof GPUOutOfMemoryError) this.lastOutOfMemoryMessage = error.message;
+    });
+  }
+
+  private requireBackend(): Backend {
+    if (!this.backend) throw new NoModelError('The profiler is not initialized. Call initialize("webgpu" | "wasm") first.');
+    return this.backend;
+  }
+
+  private requireInput(): LoadedInput {
+    if (!this.input) throw new NoInputError('No input sequences are loaded. Load a FASTA file or synthetic sequences first.');
+    return this.input;
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function toBufferLimits(limits: Record<string, number>): { maxBufferSize: number; maxStorageBufferBindingSize: number } {
+  return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
+}
+
+/** Returns a message for the first NaN or infinite value, or null when every value is finite. */
+export function findInvalidValue(data: Float32Array): string | null {
+  for (let i = 0; i < data.length; i += 1) {
+    if (!Number.isFinite(data[i])) {
+      return `The output contains ${data[i]} at flat index ${i} of ${data.length}; the results of this batch size cannot be trusted.`;
+    }
+  }
+  return null;
+}
+
+function disposeAll(results: OrtModule.InferenceSession.OnnxValueMapType): void {
+  for (const value of Object.values(results)) value.dispose();
+}

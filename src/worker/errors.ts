@@ -1,0 +1,19 @@
+/** Errors the profiler worker throws; they reach the page with their `name` and `details` intact. */
+
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+  constructor(
+    message: string,
+    readonly details: { modelId: string },
+  ) {
+    super(message);
+  }
+}
+
+export class NoModelError extends Error {
+  override readonly name = 'NoModelError';
+}
+
+export class NoInputError extends Error {
+  override readonly name = 'NoInputError';
+}
