@@ -1,7 +1,7 @@
 /** Command-line options of the headless profiler, parsed and checked before anything starts. */
 import { parseArgs } from 'node:util';
 import type { Backend, BatchUnit } from '../report/result';
-import { defaultSweepFor } from '../profiling/plan';
+import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { MODEL_CATALOG } from '../models/catalog';
 
@@ -126,6 +126,13 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     help: values.help ?? false,
   };
   if (options.max < options.min) throw new UsageError(`Invalid range: --max ${options.max} is below --min ${options.min}.`);
+  // Planned here too, so that a sweep over the point limit fails with exit status 2 before the browser starts.
+  try {
+    planBatchSizes(options);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
   if (options.maxRuns < options.minRuns) throw new UsageError(`Invalid runs: --max-runs ${options.maxRuns} is below --min-runs ${options.minRuns}.`);
   if (options.fastaPath !== null && options.syntheticCount !== null) throw new UsageError('--fasta and --synthetic-count exclude each other: pick one input.');
   return options;

@@ -43,7 +43,8 @@ export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   if (typeof error === 'string') return error;
   try {
-    return JSON.stringify(error);
+    // JSON.stringify returns undefined, not a string, for undefined, functions and symbols.
+    return JSON.stringify(error) ?? String(error);
   } catch {
     return String(error);
   }

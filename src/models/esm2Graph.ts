@@ -7,32 +7,13 @@
  * float32 [batch, sequence, hidden], after the final LayerNorm and without the language-model head.
  */
 import { ESM_ALPHABET, ESM_PAD_ID } from '../sequences/protein';
-import { createRng, type Rng } from '../sequences/random';
 import type { Esm2Config } from './catalog';
-import { DATA_TYPES, OnnxGraphBuilder, attr, type ExternalDataFile } from './onnxBuilder';
+import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
+import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
 
-export interface BuiltModel {
-  modelBytes: Uint8Array;
-  /** The weights file for onnxruntime-web's `externalData` session option, or empty when embedded. */
-  externalData: ExternalDataFile[];
-  /** Parameters in the graph, without the rotary lookup tables. */
-  parameterCount: number;
-  /** Float32 bytes of those parameters. */
-  weightBytes: number;
-}
+export { DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES, type BuiltModel } from './generatedModel';
 
-export interface BuildEsm2Options {
-  /** Seed of the weight generator. The same seed gives the same weights on every machine. Default 1. */
-  seed?: number;
-  /** Total initializer bytes above which the weights go into an external data file. */
-  externalDataThresholdBytes?: number;
-}
-
-/**
- * Default external data threshold, 1.5 GiB. A protobuf message cannot exceed 2 GB, so esm2_t33_650M
- * (2.6 GB of float32 weights) gets an external data file and the smaller models stay embedded.
- */
-export const DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES = 1.5 * 1024 ** 3;
+export type BuildEsm2Options = BuildModelOptions;
 
 /** Rows of the rotary cos/sin tables: 1024 positions (1022 residues, BOS and EOS) plus two spare. */
 export const ROTARY_TABLE_POSITIONS = 1026;
@@ -58,19 +39,7 @@ export function buildEsm2Model(config: Esm2Config, options: BuildEsm2Options = {
   const graph = new Esm2GraphWriter(builder, weights, config);
   graph.write();
 
-  const result = builder.build({
-    graphName: config.id,
-    externalData: {
-      path: `${config.id}.weights.bin`,
-      thresholdBytes: options.externalDataThresholdBytes ?? DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES,
-    },
-  });
-  return {
-    modelBytes: result.modelBytes,
-    externalData: result.externalData,
-    parameterCount: result.parameterCount,
-    weightBytes: result.parameterBytes,
-  };
+  return finishModel(builder, config.id, options);
 }
 
 function validateShapes(config: Esm2Config): void {
@@ -88,35 +57,6 @@ function validateShapes(config: Esm2Config): void {
   }
   if (config.vocabSize <= Math.max(ESM_PAD_ID, MASK_TOKEN_ID)) {
     throw new RangeError(`Invalid model config ${config.id}: vocabulary size ${config.vocabSize} has no id ${MASK_TOKEN_ID} for <mask>.`);
-  }
-}
-
-/**
- * Seeded uniform weights. Each tensor gets its own xorshift32 stream, seeded from a mulberry32 stream
- * (`createRng`). Per element, the inline xorshift32 is about ten times faster than calling `createRng`
- * (0.25 s against 2.5 s for 148 M floats, Node 20 on an AMD EPYC virtual machine).
- */
-class WeightGenerator {
-  private readonly seeds: Rng;
-
-  constructor(seed: number) {
-    this.seeds = createRng(seed);
-  }
-
-  /** Returns a fill that draws uniform values in [-bound, bound). Call it in a fixed order. */
-  uniform(bound: number): (values: Float32Array) => void {
-    // xorshift32 needs a non-zero state, which `| 1` guarantees.
-    const initialState = (Math.floor(this.seeds() * 2 ** 32) | 1) >>> 0;
-    const scale = bound / 2 ** 31;
-    return (values) => {
-      let state = initialState;
-      for (let index = 0; index < values.length; index += 1) {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        values[index] = (state | 0) * scale;
-      }
-    };
   }
 }
 

@@ -41,6 +41,8 @@ interface LoadedInput {
 export interface EngineOptions {
   /** Seed of the generated weights. Weight values do not change speed or memory. */
   weightSeed?: number;
+  /** Graph generator for a catalog model, so that tests can run their own graphs. Default `buildEsm2Model`. */
+  buildModel?: (config: ModelConfig, options: { seed: number }) => BuiltModel;
 }
 
 export class ProfilerEngine implements ProfilerApi {
@@ -122,7 +124,8 @@ export class ProfilerEngine implements ProfilerApi {
 
       await this.releaseSession();
       const buildStartMs = performance.now();
-      const built = buildEsm2Model(config, { seed: this.options.weightSeed ?? 1 });
+      const build = this.options.buildModel ?? buildEsm2Model;
+      const built = build(config, { seed: this.options.weightSeed ?? 1 });
       const buildMs = performance.now() - buildStartMs;
       this.model = { config, built };
 

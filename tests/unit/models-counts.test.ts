@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MODEL_CATALOG, UnknownModelError, getModelConfig, type ModelConfig } from '../../src/models/catalog';
-import { forwardFlopsPerToken, largestActivationTensor, largestWeightTensor, parameterCount, weightBytes } from '../../src/models/counts';
+import { DNABERT_TOKEN_IDS, MODEL_CATALOG, UnknownModelError, getModelConfig, modelInputKind, type ModelConfig } from '../../src/models/catalog';
+import {
+  forwardFlopsPerToken,
+  largestActivationTensor,
+  largestWeightTensor,
+  matmulParameterCount,
+  parameterCount,
+  weightBytes,
+} from '../../src/models/counts';
 import { WASM_HEAP_MAX_BYTES, checkModelFits, formatBytes, type FitResult } from '../../src/models/feasibility';
 
 /** Published ESM-2 encoder parameter counts, without the language-model and contact heads. */
@@ -12,21 +19,53 @@ const PUBLISHED_PARAMETERS: [string, number][] = [
   ['esm2_t36_3B', 2_832_442_880],
 ];
 
+/** DNABERT-S encoder parameters: embeddings, 12 MosaicBERT layers, no pooler and no MLM head. */
+const DNABERT_S_PARAMETERS = 116_477_952;
+
 /** WebGPU's default limits, which every adapter supports. */
 const DEFAULT_WEBGPU_LIMITS = { maxBufferSize: 268_435_456, maxStorageBufferBindingSize: 134_217_728 };
 
 describe('catalog', () => {
-  it('lists the five sizes, then esm2_tiny as test-only', () => {
-    expect(MODEL_CATALOG.map((config) => config.id)).toEqual([...PUBLISHED_PARAMETERS.map(([id]) => id), 'esm2_tiny']);
-    expect(MODEL_CATALOG.filter((config) => config.testOnly === true).map((config) => config.id)).toEqual(['esm2_tiny']);
+  it('lists the ESM-2 sizes, DNABERT-S, then the test-only models', () => {
+    expect(MODEL_CATALOG.map((config) => config.id)).toEqual([
+      ...PUBLISHED_PARAMETERS.map(([id]) => id),
+      'dnabert_s',
+      'esm2_tiny',
+      'dnabert_tiny',
+    ]);
+    expect(MODEL_CATALOG.filter((config) => config.testOnly === true).map((config) => config.id)).toEqual(['esm2_tiny', 'dnabert_tiny']);
   });
 
   it.each(MODEL_CATALOG.map((config) => [config.id, config] as const))('%s has consistent shapes', (_id, config) => {
-    expect(config.family).toBe('esm2');
-    expect(config.vocabSize).toBe(33);
-    expect(config.maxResidues).toBe(1022);
+    // getModelConfig types its result by this prefix.
+    expect(config.id.startsWith(`${config.family}_`)).toBe(true);
     expect(config.hidden % config.heads).toBe(0);
-    expect((config.hidden / config.heads) % 2).toBe(0);
+    if (config.family === 'esm2') {
+      expect(config.vocabSize).toBe(33);
+      expect(config.maxResidues).toBe(1022);
+      expect((config.hidden / config.heads) % 2).toBe(0);
+    } else {
+      expect(config.maxTokens).toBe(512);
+      expect(config.vocabSize).toBeGreaterThan(DNABERT_TOKEN_IDS.mask);
+    }
+  });
+
+  it('describes DNABERT-S', () => {
+    const config = getModelConfig('dnabert_s');
+    expect(config).toMatchObject({ family: 'dnabert', layers: 12, hidden: 768, heads: 12, ffn: 3072, vocabSize: 4096, maxTokens: 512 });
+    expect(config.parameters).toBe(DNABERT_S_PARAMETERS);
+    expect(config.testOnly).toBeUndefined();
+  });
+
+  it('uses DNABERT-2 special token ids', () => {
+    expect(DNABERT_TOKEN_IDS).toEqual({ unk: 0, cls: 1, sep: 2, pad: 3, mask: 4 });
+  });
+
+  it('maps families to input kinds', () => {
+    expect(modelInputKind(getModelConfig('esm2_t6_8M'))).toBe('protein');
+    expect(modelInputKind(getModelConfig('esm2_tiny'))).toBe('protein');
+    expect(modelInputKind(getModelConfig('dnabert_s'))).toBe('dna');
+    expect(modelInputKind(getModelConfig('dnabert_tiny'))).toBe('dna');
   });
 
   it('returns a config by id', () => {
@@ -58,6 +97,29 @@ describe('parameterCount', () => {
     expect(parameterCount(config)).toBe(config.parameters);
   });
 
+  it('counts dnabert_s exactly', () => {
+    expect(parameterCount(getModelConfig('dnabert_s'))).toBe(DNABERT_S_PARAMETERS);
+  });
+
+  it('counts dnabert_s term by term', () => {
+    // Word embeddings 4096·768, token types 2·768, embedding LayerNorm 2·768.
+    const embeddings = 4096 * 768 + 2 * 768 + 2 * 768;
+    // Wqkv and attention output dense with biases, two LayerNorms, gated_layers 768 → 6144 without bias,
+    // wo 3072 → 768 with bias.
+    const perLayer = (768 * 2304 + 2304) + (768 * 768 + 768) + 2 * (2 * 768) + 768 * 6144 + (3072 * 768 + 768);
+    expect(perLayer).toBe(9_444_096);
+    expect(embeddings + 12 * perLayer).toBe(DNABERT_S_PARAMETERS);
+    // A bias on gated_layers would add 12 · 6144 and miss the published count.
+    expect(embeddings + 12 * (perLayer + 6144)).not.toBe(DNABERT_S_PARAMETERS);
+  });
+
+  it('counts dnabert_tiny by hand', () => {
+    // Vocabulary 64, hidden 48, 6 heads, ffn 64, 2 layers.
+    const embeddings = 64 * 48 + 2 * 48 + 2 * 48;
+    const perLayer = (48 * 144 + 144) + (48 * 48 + 48) + 2 * (2 * 48) + 48 * 128 + (64 * 48 + 48);
+    expect(parameterCount(getModelConfig('dnabert_tiny'))).toBe(embeddings + 2 * perLayer);
+  });
+
   it('counts esm2_tiny by hand', () => {
     // Embedding 33·32, per layer 2 LayerNorms (4·32), q/k/v/out (4·(32·32 + 32)), fc1 (32·64 + 64),
     // fc2 (64·32 + 32), and the final LayerNorm (2·32).
@@ -74,6 +136,16 @@ describe('weightBytes', () => {
   });
 });
 
+describe('matmulParameterCount', () => {
+  it('is 113,246,208 for dnabert_s', () => {
+    expect(matmulParameterCount(getModelConfig('dnabert_s'))).toBe(113_246_208);
+  });
+
+  it('is 12·layers·hidden² for esm2_t6_8M', () => {
+    expect(matmulParameterCount(getModelConfig('esm2_t6_8M'))).toBe(12 * 6 * 320 * 320);
+  });
+});
+
 describe('forwardFlopsPerToken', () => {
   it('adds the matrix and attention terms', () => {
     const config = getModelConfig('esm2_t6_8M');
@@ -85,6 +157,11 @@ describe('forwardFlopsPerToken', () => {
   it('grows with the padded length', () => {
     const config = getModelConfig('esm2_t33_650M');
     expect(forwardFlopsPerToken(config, 1024) - forwardFlopsPerToken(config, 512)).toBe(4 * 33 * 1280 * 512);
+  });
+
+  it('counts the gated projection for dnabert_s', () => {
+    const config = getModelConfig('dnabert_s');
+    expect(forwardFlopsPerToken(config, 128)).toBe(2 * 113_246_208 + 4 * 12 * 768 * 128);
   });
 });
 
@@ -99,6 +176,23 @@ describe('largestWeightTensor', () => {
 
   it('halves at float16', () => {
     expect(largestWeightTensor(getModelConfig('esm2_t6_8M'), 'float16').bytes).toBe(320 * 1280 * 2);
+  });
+
+  it('is gated_layers for dnabert_s', () => {
+    expect(largestWeightTensor(getModelConfig('dnabert_s'))).toEqual({
+      name: 'encoder.layer.0.mlp.gated_layers.weight',
+      dims: [768, 6144],
+      bytes: 768 * 6144 * 4,
+    });
+  });
+
+  it('is Wqkv for dnabert_tiny', () => {
+    // Wqkv 48 × 144 beats gated_layers 48 × 128 and the 64 × 48 word embeddings.
+    expect(largestWeightTensor(getModelConfig('dnabert_tiny'))).toEqual({
+      name: 'encoder.layer.0.attention.self.Wqkv.weight',
+      dims: [48, 144],
+      bytes: 48 * 144 * 4,
+    });
   });
 });
 
@@ -118,6 +212,22 @@ describe('largestActivationTensor', () => {
       name: 'feed-forward activation',
       dims: [1, 32, 1280],
       bytes: 32 * 1280 * 4,
+    });
+  });
+
+  it('is the gated projection for short dnabert_s sequences', () => {
+    expect(largestActivationTensor(getModelConfig('dnabert_s'), 2, 128)).toEqual({
+      name: 'feed-forward activation',
+      dims: [2, 128, 6144],
+      bytes: 2 * 128 * 6144 * 4,
+    });
+  });
+
+  it('is the attention scores for long dnabert_s sequences', () => {
+    expect(largestActivationTensor(getModelConfig('dnabert_s'), 2, 1024)).toEqual({
+      name: 'attention scores',
+      dims: [2, 12, 1024, 1024],
+      bytes: 2 * 12 * 1024 * 1024 * 4,
     });
   });
 });
@@ -186,6 +296,28 @@ describe('checkModelFits', () => {
     const limits = { maxBufferSize: 1_000_000, maxStorageBufferBindingSize: 1_000_000 };
     const result = checkModelFits(model('esm2_t6_8M'), { backend: 'webgpu', limits });
     expect(reasonOf(result)).toMatch(/No built-in model of this family fits\.$/);
+  });
+
+  it('accepts dnabert_s at default WebGPU limits', () => {
+    expect(checkModelFits(model('dnabert_s'), { backend: 'webgpu', limits: DEFAULT_WEBGPU_LIMITS })).toEqual({ ok: true });
+    expect(checkModelFits(model('dnabert_s'), { backend: 'wasm' })).toEqual({ ok: true });
+  });
+
+  it('rejects dnabert_s gated_layers over the binding limit', () => {
+    const limits = { maxBufferSize: 268_435_456, maxStorageBufferBindingSize: 16_000_000 };
+    expect(checkModelFits(model('dnabert_s'), { backend: 'webgpu', limits })).toEqual({
+      ok: false,
+      reason:
+        'dnabert_s has a 18.87 MB weight tensor (encoder.layer.0.mlp.gated_layers.weight), but this GPU binds ' +
+        'storage buffers of at most 16.00 MB (maxStorageBufferBindingSize). No built-in model of this family fits.',
+    });
+  });
+
+  it('suggests only models of the same family', () => {
+    // esm2_t30_150M's largest tensor is 6.55 MB, so it fits these limits, but dnabert_s's 18.87 MB does not.
+    const limits = { maxBufferSize: 10_000_000, maxStorageBufferBindingSize: 10_000_000 };
+    expect(reasonOf(checkModelFits(model('dnabert_s'), { backend: 'webgpu', limits }))).toMatch(/No built-in model of this family fits\.$/);
+    expect(reasonOf(checkModelFits(model('esm2_t33_650M'), { backend: 'webgpu', limits }))).toMatch(/Pick esm2_t30_150M or smaller\.$/);
   });
 
   it('throws on a missing limit', () => {
