@@ -6,6 +6,14 @@ function cell(value: number | null, digits = 1): string {
   return value.toFixed(digits);
 }
 
+/**
+ * Puts a message on one line and escapes its pipes, so that it stays in its Markdown table cell.
+ * onnxruntime-web 1.30 ends the message of a failed WASM run with a line break, for example.
+ */
+function inlineCell(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
+}
+
 /** Renders the points as an aligned text table (also valid Markdown), one row per batch size. */
 export function formatResultTable(result: ProfileResult): string {
   const header = ['batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'runs', 'warm-up ms', 'sequences/s', 'tokens/s', 'peak MiB', 'status'];
@@ -22,7 +30,7 @@ export function formatResultTable(result: ProfileResult): string {
     cell(point.sequencesPerSecond, 2),
     cell(point.tokensPerSecond, 0),
     point.peakBytes === null ? '-' : (point.peakBytes / 2 ** 20).toFixed(1),
-    point.status + (point.message && point.status !== 'ok' ? `: ${point.message}` : ''),
+    point.status + (point.message && point.status !== 'ok' ? `: ${inlineCell(point.message)}` : ''),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (column === header.length - 1 ? 0 : row[column].length))));
   const line = (values: string[]) => `| ${values.map((value, column) => (column === values.length - 1 ? value : value.padStart(widths[column]))).join(' | ')} |`;
@@ -35,7 +43,7 @@ export function formatSummary(result: ProfileResult): string {
   const device = adapter ? `${adapter.vendor} ${adapter.architecture}${adapter.isFallbackAdapter ? ' (fallback adapter: software, not a real GPU)' : ''}` : 'CPU';
   return [
     `Model: ${result.model.id} (${result.model.parameters.toLocaleString('en-US')} parameters, ${result.model.weights}), backend ${result.environment.backend}, device ${device}`,
-    `Input: ${result.input.source === 'fasta' ? result.input.fileName : 'synthetic'}, ${result.input.sequenceCount} sequences, length min/median/max ${result.input.lengthStats.min}/${result.input.lengthStats.median}/${result.input.lengthStats.max}, ${result.input.truncatedCount} truncated`,
+    `Input: ${result.input.source === 'fasta' ? (result.input.fileName ?? 'FASTA file') : 'synthetic'}, ${result.input.sequenceCount} sequences, length min/median/max ${result.input.lengthStats.min}/${result.input.lengthStats.median}/${result.input.lengthStats.max}, ${result.input.truncatedCount} truncated`,
     `Sweep: ${result.sweep.unit} from ${result.sweep.min} to ${result.sweep.max} step ${result.sweep.step}${result.sweep.cancelled ? ' (cancelled)' : ''}`,
   ].join('\n');
 }

@@ -23,9 +23,9 @@ export interface Esm2Config {
 }
 
 /**
- * DNABERT-S encoder shape, without the pooler and the MLM head. DNABERT-S is DNABERT-2 (MosaicBERT
- * layers: ALiBi attention, a gated feed-forward block, no position embeddings) trained further for
- * species-aware embeddings, so both share this architecture.
+ * DNABERT-S encoder shape, without the pooler and the MLM head. DNABERT-S is DNABERT-2 trained further
+ * for species-aware embeddings, so both use MosaicBERT layers with ALiBi attention, a gated
+ * feed-forward block and no position embeddings.
  */
 export interface DnabertConfig {
   id: string;
@@ -69,6 +69,8 @@ export function modelInputKind(config: ModelConfig): ModelInputKind {
 /**
  * Special token ids of the DNABERT-2 BPE tokenizer, which DNABERT-S reuses. Its vocabulary starts with
  * [UNK], [CLS], [SEP], [PAD], [MASK] at ids 0 to 4, followed by the DNA merges up to id 4095.
+ * NOTE: not checked against the tokenizer.json of zhihan1996/DNABERT-2-117M in this repository. A
+ * tokenizer that loads that file should read the ids from it.
  */
 export const DNABERT_TOKEN_IDS = Object.freeze({ unk: 0, cls: 1, sep: 2, pad: 3, mask: 4 });
 

@@ -42,8 +42,8 @@ function esm2ParameterCount(config: Esm2Config): number {
 
 /**
  * DNABERT (MosaicBERT): word and token type embeddings and their LayerNorm, then per layer the fused
- * Wqkv (with bias), the attention output dense (with bias), two LayerNorms, the gated input projection
- * hidden → 2·ffn (no bias, as MosaicBERT's `gated_layers`) and the output projection `wo` (with bias).
+ * Wqkv and the attention output dense, both with bias, and two LayerNorms. The gated input projection
+ * hidden → 2·ffn has no bias, as MosaicBERT's `gated_layers`, and the output projection `wo` has one.
  * There is no final LayerNorm. For DNABERT-S this gives exactly 116,477,952.
  */
 function dnabertParameterCount(config: DnabertConfig): number {
@@ -126,9 +126,9 @@ export function largestWeightTensor(config: ModelConfig, dtype: WeightDtype = 'f
 /**
  * Returns the largest float32 intermediate tensor of one forward pass at a batch size and padded length.
  * The candidates are the attention scores (batch × heads × length × length), the feed-forward
- * activation (batch × length × ffn for ESM-2, batch × length × 2·ffn for DNABERT's gated projection)
- * and the hidden states (batch × length × hidden). DNABERT's combined ALiBi and padding bias has the
- * shape of the scores, so it never changes the result.
+ * activation and the hidden states (batch × length × hidden). The feed-forward activation is
+ * batch × length × ffn for ESM-2 and batch × length × 2·ffn for DNABERT's gated projection. DNABERT's
+ * combined ALiBi and padding bias has the shape of the scores, so it never changes the result.
  */
 export function largestActivationTensor(config: ModelConfig, batch: number, paddedLength: number): TensorSize {
   const feedForwardWidth = config.family === 'dnabert' ? 2 * config.ffn : config.ffn;

@@ -2,7 +2,8 @@
  * Generates a DNABERT-S encoder (the DNABERT-2 MosaicBERT architecture) as an ONNX graph (opset 17,
  * standard ops only, so the same graph runs on the WASM and WebGPU backends) with seeded pseudo-random
  * weights. Shapes and ops match the published architecture, so speed and memory do too, but the
- * outputs are not DNA embeddings.
+ * outputs are not DNA embeddings. The layer structure follows MosaicBERT's `bert_layers.py`
+ * (mosaicml/examples, examples/benchmarks/bert/src), whose module names the initializers keep.
  *
  * Inputs `input_ids` and `attention_mask` are int64 [batch, sequence]. Outputs:
  * - `last_hidden_state`, float32 [batch, sequence, hidden], the last layer's output with padded
@@ -19,7 +20,7 @@ export type BuildDnabertOptions = BuildModelOptions;
 
 /** BERT's LayerNorm epsilon, which MosaicBERT and DNABERT-2 keep. */
 const LAYER_NORM_EPSILON = 1e-12;
-/** Added to the scores of padded keys. exp(-1e9) is exactly 0 in float32. */
+/** Added to the scores of padded keys. exp(-1e9) is exactly 0 in float32, as is MosaicBERT's exp(-10000). */
 const PADDING_SCORE_BIAS = -1e9;
 
 /** Builds the DNABERT encoder for `config`. Throws RangeError when the shapes cannot form the graph. */
@@ -96,7 +97,7 @@ function validateShapes(config: DnabertConfig): void {
   }
 }
 
-/** Writes the DNABERT nodes and initializers into a builder, input to output. Names follow the Hugging Face checkpoint. */
+/** Writes the DNABERT nodes and initializers into a builder, input to output. */
 class DnabertGraphWriter {
   private readonly headSize: number;
 

@@ -10,7 +10,7 @@ import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
 import { classifyFailure, errorText } from '../gpu/classify';
 import { getModelConfig, type ModelConfig } from '../models/catalog';
-import { buildEsm2Model, type BuiltModel } from '../models/esm2Graph';
+import { buildModel, type BuiltModel } from '../models/build';
 import { checkModelFits } from '../models/feasibility';
 import { readFasta, type FastaRecord, type InputNotice } from '../sequences/fasta';
 import { encodeEsm, prepareProteins, ESM_MAX_RESIDUES } from '../sequences/protein';
@@ -19,7 +19,7 @@ import { lengthStats } from '../sequences/stats';
 import { buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, type Batch } from '../sequences/batching';
 import { measureRuns } from '../profiling/measure';
 import { summarizeTimings } from '../profiling/stats';
-import { ModelLoadError, NoInputError, NoModelError } from './errors';
+import { ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
 
 type Ort = typeof OrtModule;
 type Session = OrtModule.InferenceSession;
@@ -41,7 +41,7 @@ interface LoadedInput {
 export interface EngineOptions {
   /** Seed of the generated weights. Weight values do not change speed or memory. */
   weightSeed?: number;
-  /** Graph generator for a catalog model, so that tests can run their own graphs. Default `buildEsm2Model`. */
+  /** Graph generator for a catalog model, so that tests can run their own graphs. Default `buildModel`. */
   buildModel?: (config: ModelConfig, options: { seed: number }) => BuiltModel;
 }
 
@@ -89,7 +89,8 @@ export class ProfilerEngine implements ProfilerApi {
 
   loadInput(request: InputRequest): Promise<InputSummary> {
     return this.enqueue(async () => {
-      const maxResidues = this.model?.config.maxResidues ?? ESM_MAX_RESIDUES;
+      const config = this.model?.config;
+      const maxResidues = config?.family === 'esm2' ? config.maxResidues : ESM_MAX_RESIDUES;
       let records: FastaRecord[];
       let fastaNotices: InputNotice[] = [];
       if (request.kind === 'synthetic') {
@@ -124,7 +125,7 @@ export class ProfilerEngine implements ProfilerApi {
 
       await this.releaseSession();
       const buildStartMs = performance.now();
-      const build = this.options.buildModel ?? buildEsm2Model;
+      const build = this.options.buildModel ?? buildModel;
       const built = build(config, { seed: this.options.weightSeed ?? 1 });
       const buildMs = performance.now() - buildStartMs;
       this.model = { config, built };
@@ -185,6 +186,7 @@ export class ProfilerEngine implements ProfilerApi {
    */
   private async probeNow(request: ProbeRequest): Promise<PointResult> {
     const input = this.requireInput();
+    if (!this.model) throw new NoModelError('No model is loaded. Load a model before running a batch.');
 
     // 1. Batch and tensors.
     const batch =
@@ -223,6 +225,11 @@ export class ProfilerEngine implements ProfilerApi {
         point.message = invalidMessage;
       }
       const timing = summarizeTimings(measured.durationsMs);
+      if (timing.medianMs <= 0) {
+        point.status = 'error';
+        point.message = 'The runs took less than the timer resolution, so no throughput can be computed. Use a larger batch size.';
+        return point;
+      }
       point.warmupMs = measured.warmupMs;
       point.medianMs = timing.medianMs;
       point.p10Ms = timing.p10Ms;
@@ -326,7 +333,7 @@ export class ProfilerEngine implements ProfilerApi {
   }
 
   private requireBackend(): Backend {
-    if (!this.backend) throw new NoModelError('The profiler is not initialized. Call initialize("webgpu" | "wasm") first.');
+    if (!this.backend) throw new NotInitializedError('The profiler is not initialized. Call initialize("webgpu" | "wasm") first.');
     return this.backend;
   }
 

@@ -17,3 +17,7 @@ export class NoModelError extends Error {
 export class NoInputError extends Error {
   override readonly name = 'NoInputError';
 }
+
+export class NotInitializedError extends Error {
+  override readonly name = 'NotInitializedError';
+}

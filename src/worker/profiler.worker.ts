@@ -10,6 +10,9 @@ import { ProfilerEngine } from './engine';
 // The app serves ORT's wasm runtime itself from /ort/ (copied there by the Vite config); no CDN.
 ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, self.location.origin).href;
 ort.env.logLevel = 'warning';
+// Set here rather than left to ORT, so that the environment report states the real count from the start.
+// Threads need SharedArrayBuffer, which only cross-origin-isolated pages have.
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1;
 
 const engine = new ProfilerEngine(ort);
 Comlink.expose(engine);

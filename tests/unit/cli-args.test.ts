@@ -136,7 +136,7 @@ describe('parseProfileArgs', () => {
     { argv: ['-m', 'esm2_t6_8M'], message: "Unknown option '-m'" },
     { argv: ['esm2_t6_8M'], message: "Unexpected argument 'esm2_t6_8M'" },
     { argv: ['--model'], message: "Option '--model <value>' argument missing" },
-    // node:util parseArgs reads a value that starts with '-' as a possible option; --min=-4 passes it.
+    // node:util parseArgs takes a value that starts with '-' for a possible option, so only the --min=-4 form passes it.
     { argv: ['--min', '-4'], message: "Option '--min' argument is ambiguous" },
     { argv: ['--rebuild=yes'], message: "Option '--rebuild' does not take an argument" },
   ])('parseProfileArgs rejects the malformed $argv', ({ argv, message }) => {

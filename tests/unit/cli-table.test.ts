@@ -106,6 +106,26 @@ describe('formatResultTable', () => {
     expect(row[STATUS_COLUMN]).toBe(expected);
   });
 
+  it('formatResultTable keeps a multi-line message on one row', () => {
+    const result = buildSampleResult();
+    const message = 'failed to call OrtRun(). ERROR_CODE: 1, ERROR_MESSAGE: Input shape:{2,13},\n  requested shape:{-1,999983,1}\n';
+    result.points = [{ ...buildSamplePoint(512), status: 'error', message }];
+
+    const lines = formatResultTable(result).split('\n');
+
+    expect(lines).toHaveLength(3);
+    expect(cellsOf(lines[2])[STATUS_COLUMN]).toBe('error: failed to call OrtRun(). ERROR_CODE: 1, ERROR_MESSAGE: Input shape:{2,13}, requested shape:{-1,999983,1}');
+  });
+
+  it('formatResultTable escapes pipes in a message', () => {
+    const result = buildSampleResult();
+    result.points = [{ ...buildSamplePoint(512), status: 'error', message: 'Kernel a|b failed.' }];
+
+    const row = formatResultTable(result).split('\n')[2];
+
+    expect(row.endsWith('| error: Kernel a\\|b failed. |')).toBe(true);
+  });
+
   it('formatResultTable writes a dash for peak bytes on wasm', () => {
     const result = buildSampleResult();
     result.points = [{ ...buildSamplePoint(512), peakBytes: null }];

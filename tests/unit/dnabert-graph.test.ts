@@ -241,7 +241,7 @@ describe('alibiSlopes', () => {
     expect(alibiSlopes(1)).toEqual([0.00390625]);
   });
 
-  it.each([0, -4, 1.5, Number.NaN])('rejects %d heads', (heads) => {
+  it.each([0, -4, 1.5, Number.NaN])('rejects %s heads', (heads) => {
     expect(() => alibiSlopes(heads)).toThrow(RangeError);
   });
 });

@@ -9,14 +9,14 @@ import { ProfilerEngine, findInvalidValue } from '../../src/worker/engine';
 
 const SYNTHETIC: SyntheticProteinOptions = { seed: 1, count: 12, minLength: 10, maxLength: 30 };
 const TINY_HIDDEN = 32;
-/** Short runs: the tiny model takes well under a millisecond per run on one thread. */
-const SETTINGS = { warmupRuns: 1, minRuns: 3, maxRuns: 5, maxTimePerPointMs: 50 };
+/** Measure settings that keep each probe short. */
+const MEASURE_SETTINGS = { warmupRuns: 1, minRuns: 3, maxRuns: 5, maxTimePerPointMs: 50 };
 
 /** Token counts of the synthetic input, with `<cls>` and `<eos>`. */
 const LENGTHS_TOKENS = synthesizeProteins(SYNTHETIC).map((record) => record.sequence.length + 2);
 
 /**
- * A graph with the engine's inputs and output whose output is NaN everywhere:
+ * Builds a graph with the engine's inputs and output that outputs NaN everywhere. The output is
  * sqrt(-(input_ids + 1)) × attention_mask, shaped [batch, sequence, 1].
  */
 function buildNanModel(): BuiltModel {
@@ -32,7 +32,7 @@ function buildNanModel(): BuiltModel {
   return fromBuildResult(builder);
 }
 
-/** A graph whose run fails: it reshapes [batch, sequence] to rows of a prime length that never divides it. */
+/** Builds a graph whose run fails, because it reshapes [batch, sequence] into rows of a prime length that never divides it. */
 function buildFailingModel(): BuiltModel {
   const builder = new OnnxGraphBuilder();
   const inputIds = builder.addInput('input_ids', 'int64', ['batch', 'sequence']);
@@ -49,7 +49,7 @@ function fromBuildResult(builder: OnnxGraphBuilder): BuiltModel {
 }
 
 function probeRequest(overrides: Partial<ProbeRequest>): ProbeRequest {
-  return { unit: 'sequences', batchSize: 4, ...SETTINGS, ...overrides };
+  return { unit: 'sequences', batchSize: 4, ...MEASURE_SETTINGS, ...overrides };
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
@@ -281,7 +281,17 @@ describe('ProfilerEngine setup', () => {
   it('ProfilerEngine rejects a model load before initialize', async () => {
     const error = await rejectionOf(new ProfilerEngine(ort).loadModel('esm2_tiny'));
 
-    expect(error.message).toContain('The profiler is not initialized');
+    expect(error.name).toBe('NotInitializedError');
+  });
+
+  it('ProfilerEngine rejects a probe before a model is loaded', async () => {
+    const engine = new ProfilerEngine(ort);
+    await engine.initialize('wasm');
+    await engine.loadInput({ kind: 'synthetic', options: SYNTHETIC });
+
+    const error = await rejectionOf(engine.probe({ unit: 'sequences', batchSize: 2, warmupRuns: 1, minRuns: 3, maxRuns: 3, maxTimePerPointMs: 0 }));
+
+    expect(error.name).toBe('NoModelError');
   });
 
   it('ProfilerEngine keeps working after a rejected call', async () => {

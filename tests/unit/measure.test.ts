@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MEASURE_SETTINGS, measureRuns, validateMeasureSettings, type MeasureSettings } from '../../src/profiling/measure';
 
 /**
- * A fake clock and a run that advances it. Run number i (warm-up included) takes `durationsMs[i]`, or
- * the last listed duration once the list is used up.
+ * Creates a fake clock and a run that advances it. Run number i (warm-up included) takes
+ * `durationsMs[i]`, or the last listed duration once the list is used up.
  */
 function fakeRuns(durationsMs: number[]): { now: () => number; runOnce: () => Promise<void>; calls: () => number } {
   let timeMs = 0;
@@ -130,13 +130,14 @@ describe('validateMeasureSettings', () => {
   });
 
   it.each([
-    { overrides: { warmupRuns: -1 }, message: 'Invalid warmupRuns: -1. Expected a number from 0 to 100.' },
-    { overrides: { warmupRuns: 101 }, message: 'Invalid warmupRuns: 101. Expected a number from 0 to 100.' },
-    { overrides: { warmupRuns: Number.NaN }, message: 'Invalid warmupRuns: NaN. Expected a number from 0 to 100.' },
-    { overrides: { minRuns: 0 }, message: 'Invalid minRuns: 0. Expected a number from 1 to 1000.' },
-    { overrides: { minRuns: 1001, maxRuns: 2000 }, message: 'Invalid minRuns: 1001. Expected a number from 1 to 1000.' },
-    { overrides: { maxRuns: 0 }, message: 'Invalid maxRuns: 0. Expected a number from 1 to 10000.' },
-    { overrides: { maxRuns: Infinity }, message: 'Invalid maxRuns: Infinity. Expected a number from 1 to 10000.' },
+    { overrides: { warmupRuns: -1 }, message: 'Invalid warmupRuns: -1. Expected an integer from 0 to 100.' },
+    { overrides: { warmupRuns: 101 }, message: 'Invalid warmupRuns: 101. Expected an integer from 0 to 100.' },
+    { overrides: { warmupRuns: Number.NaN }, message: 'Invalid warmupRuns: NaN. Expected an integer from 0 to 100.' },
+    { overrides: { minRuns: 0 }, message: 'Invalid minRuns: 0. Expected an integer from 1 to 1000.' },
+    { overrides: { minRuns: 1001, maxRuns: 2000 }, message: 'Invalid minRuns: 1001. Expected an integer from 1 to 1000.' },
+    { overrides: { maxRuns: 0 }, message: 'Invalid maxRuns: 0. Expected an integer from 1 to 10000.' },
+    { overrides: { maxRuns: Infinity }, message: 'Invalid maxRuns: Infinity. Expected an integer from 1 to 10000.' },
+    { overrides: { minRuns: 2.5 }, message: 'Invalid minRuns: 2.5. Expected an integer from 1 to 1000.' },
     { overrides: { maxTimePerPointMs: -5 }, message: 'Invalid maxTimePerPointMs: -5. Expected a number from 0 to 3600000.' },
     {
       overrides: { maxTimePerPointMs: 3_600_001 },

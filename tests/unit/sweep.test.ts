@@ -25,8 +25,8 @@ function point(batchSize: number, status: PointStatus): PointResult {
 }
 
 /**
- * A fake probe on a fake clock: batch size `b` takes `msPerUnit × b` ms and gets the status listed for
- * it, or 'ok'. It records the batch sizes it was called with.
+ * Creates a probe on a fake clock. Batch size `b` takes `msPerUnit × b` ms and gets the status listed
+ * for it, or 'ok'. `calls` records the batch sizes in the order they were probed.
  */
 function fakeProbe(statuses: Record<number, PointStatus> = {}, msPerUnit = 2) {
   let timeMs = 0;
