@@ -5,6 +5,8 @@
 import type { ProfilerState, SweepSettingsState } from './profiler.svelte';
 import type { Backend, ProfileResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
+import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
+import type { ChunkSettings } from '../worker/api';
 
 export interface AutomationSettings {
   modelId?: string;
@@ -12,6 +14,11 @@ export interface AutomationSettings {
   sweep?: Partial<SweepSettingsState>;
   /** Changes the synthetic input and reads it again; ignored while a FASTA file is chosen. */
   synthetic?: Partial<SyntheticProteinOptions>;
+  /** Changes the synthetic DNA and reads it again; ignored while a FASTA file is chosen. */
+  syntheticDna?: Partial<SyntheticDnaOptions>;
+  chunking?: Partial<ChunkSettings>;
+  withProteins?: boolean;
+  proteinModelId?: string;
 }
 
 export interface ProfilerAutomation {
@@ -20,7 +27,17 @@ export interface ProfilerAutomation {
   run(): Promise<ProfileResult>;
   /** Runs the configured model once on the first `count` input sequences; data as a plain array. */
   forward(count: number): Promise<{ dims: number[]; data: number[] }>;
-  snapshot(): { phase: string; statusText: string; pointCount: number; inputCount: number | null; inputError: string | null };
+  snapshot(): {
+    phase: string;
+    statusText: string;
+    pointCount: number;
+    inputCount: number | null;
+    inputLoading: boolean;
+    inputFileName: string | null;
+    inputError: string | null;
+    tokenCounts: 'exact' | 'estimated';
+    tokenizerError: string | null;
+  };
 }
 
 declare global {
@@ -32,13 +49,25 @@ declare global {
 export function installAutomation(profiler: ProfilerState): void {
   window.batchProfiler = {
     async configure(settings) {
-      if (settings.modelId) profiler.modelId = settings.modelId;
       if (settings.backend) profiler.backend = settings.backend;
       if (settings.sweep) profiler.sweep = { ...profiler.sweep, ...settings.sweep };
-      if (settings.synthetic && !profiler.fastaFile) {
-        profiler.synthetic = { ...profiler.synthetic, ...settings.synthetic };
-        await profiler.loadInput();
+      if (settings.withProteins !== undefined) profiler.withProteins = settings.withProteins;
+      if (settings.proteinModelId) profiler.proteinModelId = settings.proteinModelId;
+      let reload = false;
+      if (settings.chunking) {
+        profiler.chunking = { ...profiler.chunking, ...settings.chunking };
+        reload = true;
       }
+      if (settings.synthetic) {
+        profiler.synthetic = { ...profiler.synthetic, ...settings.synthetic };
+        reload = true;
+      }
+      if (settings.syntheticDna) {
+        profiler.syntheticDna = { ...profiler.syntheticDna, ...settings.syntheticDna };
+        reload = true;
+      }
+      if (settings.modelId && settings.modelId !== profiler.modelId) await profiler.selectModel(settings.modelId);
+      if (reload) await profiler.loadInput();
     },
     async run() {
       await profiler.run();
@@ -53,9 +82,13 @@ export function installAutomation(profiler: ProfilerState): void {
       return {
         phase: profiler.phase,
         statusText: profiler.statusText,
-        pointCount: profiler.points.length,
+        pointCount: profiler.points.length + profiler.companionPoints.length,
         inputCount: profiler.input?.sequenceCount ?? null,
+        inputLoading: profiler.inputLoading,
+        inputFileName: profiler.input?.fileName ?? null,
         inputError: profiler.inputError,
+        tokenCounts: profiler.tokenizer.tokenCounts,
+        tokenizerError: profiler.tokenizerError,
       };
     },
   };

@@ -2,13 +2,16 @@
  * Rune state of the profiler page and the actions that change it: load input, run a sweep, cancel.
  * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
  */
-import type { Backend, BatchUnit, EnvironmentReport, ModelReport, PointResult, ProfileResult } from '../report/result';
-import type { ForwardOutput, InputRequest, InputSummary } from '../worker/api';
+import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, PointResult, ProfileResult, SweepReport } from '../report/result';
+import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, TokenizerInfo, TokenizerRequest } from '../worker/api';
 import { ProfilerClient, WorkerTimeoutError } from './profilerClient';
 import { DEFAULT_SYNTHETIC_PROTEINS, type SyntheticProteinOptions } from '../sequences/synthetic';
+import { DEFAULT_SYNTHETIC_DNA, type SyntheticDnaOptions } from '../sequences/syntheticDna';
+import { getModelConfig, modelInputKind, type ModelInputKind } from '../models/catalog';
+import { recommendBatchSize } from '../profiling/recommend';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
-import { runSweep, type SweepProgress } from '../profiling/sweep';
+import { runSweep, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
 import { assembleResult } from '../report/assemble';
 import { validateProfileResult } from '../report/schema';
 
@@ -41,7 +44,17 @@ export class ProfilerState {
   backend = $state<Backend>('webgpu');
   sweep = $state<SweepSettingsState>(defaultSweepSettings());
   synthetic = $state<SyntheticProteinOptions>({ ...DEFAULT_SYNTHETIC_PROTEINS });
+  syntheticDna = $state<SyntheticDnaOptions>({ ...DEFAULT_SYNTHETIC_DNA });
   fastaFile = $state.raw<File | null>(null);
+  /** DNA chunking before DNABERT-S; VirNucPro cuts 300 or 500 bp. */
+  chunking = $state<ChunkSettings>({ chunkLengthBp: 500, lastChunk: 'overlap' });
+  /** Also profiles ESM-2 on the six-frame translations of the DNA chunks (the protein half of the pipeline). */
+  withProteins = $state(false);
+  proteinModelId = $state('esm2_t6_8M');
+  tokenizer = $state.raw<TokenizerInfo>({ tokenCounts: 'estimated', source: null });
+  tokenizerError = $state<string | null>(null);
+  /** Points of the companion (protein) sweep while it runs. */
+  companionPoints = $state.raw<PointResult[]>([]);
 
   input = $state.raw<InputSummary | null>(null);
   inputError = $state<string | null>(null);
@@ -58,6 +71,9 @@ export class ProfilerState {
   runError = $state<{ name: string; message: string } | null>(null);
 
   readonly running = $derived(this.phase === 'preparing' || this.phase === 'running');
+  readonly inputKind: ModelInputKind = $derived(modelInputKind(getModelConfig(this.modelId)));
+  /** Input kind of the data loaded in the worker, which a model change may make stale. */
+  private loadedInputKind: ModelInputKind | null = null;
 
   private readonly client = new ProfilerClient();
   private runId = 0;
@@ -77,12 +93,30 @@ export class ProfilerState {
       if (requestId !== this.inputRequestId) return;
       this.input = summary;
       this.inputGeneration = this.client.generation;
+      this.loadedInputKind = summary.alphabet ?? 'protein';
     } catch (error) {
       if (requestId !== this.inputRequestId) return;
       this.input = null;
       this.inputError = messageOf(error);
     } finally {
       if (requestId === this.inputRequestId) this.inputLoading = false;
+    }
+  }
+
+  /** Picks a model and reloads the input when the model embeds another kind of sequence. */
+  async selectModel(modelId: string): Promise<void> {
+    this.modelId = modelId;
+    if (this.loadedInputKind !== null && this.loadedInputKind !== this.inputKind) await this.loadInput();
+  }
+
+  /** Loads DNABERT-S's tokenizer.json, so that DNA token counts are exact instead of estimated. */
+  async loadTokenizer(request: TokenizerRequest): Promise<void> {
+    this.tokenizerError = null;
+    try {
+      this.tokenizer = await this.client.call('Loading the tokenizer', INPUT_TIMEOUT_MS, (api) => api.loadTokenizer(request));
+      if (this.loadedInputKind === 'dna') await this.loadInput();
+    } catch (error) {
+      this.tokenizerError = messageOf(error);
     }
   }
 
@@ -109,10 +143,12 @@ export class ProfilerState {
     this.stopRequested = false;
     this.phase = 'preparing';
     this.points = [];
+    this.companionPoints = [];
     this.result = null;
     this.runError = null;
     this.progress = null;
     const settings = $state.snapshot(this.sweep);
+    const withProteins = this.withProteins && this.inputKind === 'dna';
 
     try {
       // 1. Backend, input, model.
@@ -121,61 +157,102 @@ export class ProfilerState {
       if (!isCurrent()) return;
 
       // 2. Sweep.
-      this.phase = 'running';
-      this.statusText = '';
-      let hung = false;
-      const outcome = await runSweep(
-        batchSizes,
-        (batchSize) =>
-          this.probe(batchSize, settings).catch(async (error: unknown) => {
-            if (!(error instanceof WorkerTimeoutError)) throw error;
-            hung = true;
-            return timedOutPoint(batchSize, error);
-          }),
-        {
-          onProgress: (progress) => {
-            if (isCurrent()) this.progress = progress;
-          },
-          onPoint: (point) => {
-            if (isCurrent()) this.points = [...this.points, point];
-          },
-          shouldStop: () => this.stopRequested || hung || !isCurrent(),
-        },
-      );
+      const main = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.points = points));
       if (!isCurrent()) return;
+      const mainParts = { model: this.model as ModelReport, input: stripNotices(this.input as InputSummary), sweep: this.sweepReport(settings, main.cancelled) };
+
+      // 2b. The protein half of the pipeline: ESM-2 on the six-frame translations of the same chunks.
+      const companions: CompanionSweep[] = [];
+      if (withProteins && !main.cancelled && !this.stopRequested) {
+        this.phase = 'preparing';
+        this.statusText = 'Translating the DNA chunks in six frames…';
+        const proteins = await this.client.call('Translating the input', INPUT_TIMEOUT_MS, (api) => api.translateInput());
+        this.loadedInputKind = 'protein';
+        await this.loadModel(this.proteinModelId);
+        if (!isCurrent()) return;
+        const companion = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.companionPoints = points));
+        if (!isCurrent()) return;
+        const sweep = this.sweepReport(settings, companion.cancelled);
+        companions.push({
+          role: 'protein half of the pipeline: ESM-2 on the six-frame translations of the DNA chunks',
+          model: this.model as ModelReport,
+          input: stripNotices(proteins),
+          sweep,
+          points: companion.points,
+          recommendation: recommendBatchSize(companion.points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom, cancelled: sweep.cancelled }),
+        });
+      }
 
       // 3. Result.
-      const cancelled = outcome.cancelled && !hung;
-      this.result = validateProfileResult(
-        assembleResult({
-          appVersion: __APP_VERSION__,
-          onnxruntimeWebVersion: __ORT_VERSION__,
-          environment: this.environment as EnvironmentReport,
-          model: this.model as ModelReport,
-          input: stripNotices(this.input as InputSummary),
-          sweep: {
-            unit: settings.unit,
-            min: settings.min,
-            max: settings.max,
-            step: settings.step,
-            warmupRuns: settings.warmupRuns,
-            headroom: settings.headroom,
-            minRuns: settings.minRuns,
-            maxTimePerPointMs: settings.maxTimePerPointMs,
-            storageBufferCacheMode: this.storageBufferCacheMode,
-            cancelled,
-          },
-          points: outcome.points,
-        }),
-      );
+      const result = assembleResult({
+        appVersion: __APP_VERSION__,
+        onnxruntimeWebVersion: __ORT_VERSION__,
+        environment: this.environment as EnvironmentReport,
+        ...mainParts,
+        points: main.points,
+      });
+      if (companions.length > 0) result.companions = companions;
+      this.result = validateProfileResult(result);
+      const cancelled = mainParts.sweep.cancelled || companions.some((companion) => companion.sweep.cancelled);
       this.phase = cancelled ? 'cancelled' : 'done';
-      this.statusText = cancelled ? `Cancelled after ${outcome.points.length} of ${batchSizes.length} batch sizes.` : 'Done.';
+      this.statusText = cancelled ? `Cancelled after ${main.points.length + this.companionPoints.length} probes.` : 'Done.';
     } catch (error) {
       if (!isCurrent()) return;
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
       this.phase = 'failed';
       this.statusText = '';
+    } finally {
+      // The worker now holds translated proteins, so DNA input is read again before the next run.
+      if (withProteins && isCurrent()) this.inputGeneration = -1;
     }
+  }
+
+  /** Sweeps the loaded model over `batchSizes`, replacing the worker when a probe hangs. */
+  private async sweepOnce(
+    batchSizes: number[],
+    settings: SweepSettingsState,
+    isCurrent: () => boolean,
+    showPoints: (points: PointResult[]) => void,
+  ): Promise<SweepOutcome> {
+    this.phase = 'running';
+    this.statusText = '';
+    let hung = false;
+    let points: PointResult[] = [];
+    const outcome = await runSweep(
+      batchSizes,
+      (batchSize) =>
+        this.probe(batchSize, settings).catch(async (error: unknown) => {
+          if (!(error instanceof WorkerTimeoutError)) throw error;
+          hung = true;
+          return timedOutPoint(batchSize, error);
+        }),
+      {
+        onProgress: (progress) => {
+          if (isCurrent()) this.progress = progress;
+        },
+        onPoint: (point) => {
+          points = [...points, point];
+          if (isCurrent()) showPoints(points);
+        },
+        shouldStop: () => this.stopRequested || hung || !isCurrent(),
+      },
+    );
+    return { ...outcome, cancelled: outcome.cancelled && !hung };
+  }
+
+  private sweepReport(settings: SweepSettingsState, cancelled: boolean): SweepReport {
+    return {
+      unit: settings.unit,
+      min: settings.min,
+      max: settings.max,
+      step: settings.step,
+      warmupRuns: settings.warmupRuns,
+      headroom: settings.headroom,
+      minRuns: settings.minRuns,
+      maxTimePerPointMs: settings.maxTimePerPointMs,
+      storageBufferCacheMode: this.storageBufferCacheMode,
+      cancelled,
+    };
   }
 
   /** Runs the chosen model once on the first `count` input sequences, on the chosen backend, for comparing backends. */
@@ -196,13 +273,17 @@ export class ProfilerState {
       this.environment = await this.client.call('Starting the backend', INPUT_TIMEOUT_MS, (api) => api.initialize(this.backend));
       this.initializedBackend = { backend: this.backend, generation: this.client.generation };
     }
-    if (!this.input || this.inputGeneration !== this.client.generation) {
+    if (!this.input || this.inputGeneration !== this.client.generation || this.loadedInputKind !== this.inputKind) {
       this.statusText = 'Reading the input…';
       await this.loadInput();
       if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
     }
-    this.statusText = `Building ${this.modelId} and creating its session…`;
-    const loaded = await this.client.call(`Loading ${this.modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(this.modelId));
+    await this.loadModel(this.modelId);
+  }
+
+  private async loadModel(modelId: string): Promise<void> {
+    this.statusText = `Building ${modelId} and creating its session…`;
+    const loaded = await this.client.call(`Loading ${modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(modelId));
     this.model = loaded.report;
     this.storageBufferCacheMode = loaded.storageBufferCacheMode;
   }
@@ -222,7 +303,9 @@ export class ProfilerState {
   }
 
   private inputRequest(): InputRequest {
-    if (this.fastaFile) return { kind: 'fasta', file: this.fastaFile, fileName: this.fastaFile.name };
+    const chunking = $state.snapshot(this.chunking);
+    if (this.fastaFile) return { kind: 'fasta', file: this.fastaFile, fileName: this.fastaFile.name, alphabet: this.inputKind, chunking };
+    if (this.inputKind === 'dna') return { kind: 'synthetic-dna', options: $state.snapshot(this.syntheticDna), chunking };
     return { kind: 'synthetic', options: $state.snapshot(this.synthetic) };
   }
 }
@@ -246,7 +329,7 @@ function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResul
   };
 }
 
-function stripNotices(summary: InputSummary) {
+function stripNotices(summary: InputSummary): InputReport {
   const { notices: _notices, skippedCount: _skipped, ...report } = summary;
   return report;
 }

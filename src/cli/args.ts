@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import type { Backend, BatchUnit } from '../report/result';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
-import { MODEL_CATALOG } from '../models/catalog';
+import { MODEL_CATALOG, getModelConfig, modelInputKind } from '../models/catalog';
+import { LAST_CHUNK_POLICIES, type LastChunkPolicy } from '../sequences/chunking';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -28,6 +29,15 @@ export interface ProfileOptions {
   timeoutMinutes: number;
   rebuild: boolean;
   help: boolean;
+  /** DNA models only: chunk length in bp, or null for whole sequences. */
+  chunkLengthBp: number | null;
+  lastChunk: LastChunkPolicy;
+  /** DNA models only: also sweep an ESM-2 model over the six-frame translations of the chunks. */
+  withProteins: boolean;
+  proteinModelId: string;
+  /** DNA models only: DNABERT-S tokenizer.json, for exact token counts. */
+  tokenizerPath: string | null;
+  gcContent: number | null;
 }
 
 export const USAGE = `Usage: npm run profile -- [options]
@@ -36,9 +46,18 @@ Serves the built app on 127.0.0.1, runs a batch-size sweep in headless Chromium 
 
   --model ID            model to profile (default esm2_t6_8M): ${MODEL_CATALOG.map((model) => model.id).join(', ')}
   --backend NAME        webgpu or wasm (default webgpu)
-  --fasta FILE          protein FASTA file, plain or gzip; synthetic proteins when omitted
-  --synthetic-count N   number of synthetic proteins (default 256)
-  --unit UNIT           tokens (a token budget per batch, as fair-esm) or sequences (default tokens)
+  --fasta FILE          FASTA file (protein for ESM-2, DNA for DNABERT-S), plain or gzip; synthetic when omitted
+  --synthetic-count N   number of synthetic sequences (default 256)
+  --unit UNIT           tokens (a token budget per batch, as fair-esm) or sequences
+                        (default tokens for ESM-2, sequences for DNABERT-S)
+DNA models (dnabert_s):
+  --chunk BP            cut DNA into chunks of BP bp, e.g. 300 or 500 (default 500), or "none"
+  --last-chunk POLICY   short last piece: overlap, keep, drop or merge (default overlap)
+  --with-proteins       also profile ESM-2 on the six-frame translations of the chunks
+  --protein-model ID    ESM-2 model for --with-proteins (default esm2_t6_8M)
+  --tokenizer FILE      DNABERT-S tokenizer.json for exact token counts (estimated without it)
+  --gc F                GC content of synthetic DNA, 0 to 1 (default 0.5)
+
   --min N               smallest batch size (default 512 tokens, 4 sequences)
   --max N               largest batch size (default 8192 tokens, 64 sequences)
   --step N              step between batch sizes (default 512 tokens, 4 sequences)
@@ -88,6 +107,12 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         output: { type: 'string' },
         'timeout-min': { type: 'string' },
         rebuild: { type: 'boolean' },
+        chunk: { type: 'string' },
+        'last-chunk': { type: 'string' },
+        'with-proteins': { type: 'boolean' },
+        'protein-model': { type: 'string' },
+        tokenizer: { type: 'string' },
+        gc: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -102,7 +127,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
   }
   const backend = values.backend ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'wasm') throw new UsageError(`Invalid --backend "${backend}": expected webgpu or wasm.`);
-  const unit = values.unit ?? 'tokens';
+  const isDna = modelInputKind(getModelConfig(modelId)) === 'dna';
+  const unit = values.unit ?? (isDna ? 'sequences' : 'tokens');
   if (unit !== 'tokens' && unit !== 'sequences') throw new UsageError(`Invalid --unit "${unit}": expected tokens or sequences.`);
   const sweepDefaults = defaultSweepFor(unit);
 
@@ -124,7 +150,25 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     timeoutMinutes: parseNumber('timeout-min', values['timeout-min'], 120, { integer: false, min: 0.1, max: 10_000 }),
     rebuild: values.rebuild ?? false,
     help: values.help ?? false,
+    chunkLengthBp: values.chunk === 'none' ? null : parseNumber('chunk', values.chunk, 500, { max: 100_000 }),
+    lastChunk: (values['last-chunk'] ?? 'overlap') as LastChunkPolicy,
+    withProteins: values['with-proteins'] ?? false,
+    proteinModelId: values['protein-model'] ?? 'esm2_t6_8M',
+    tokenizerPath: values.tokenizer ?? null,
+    gcContent: values.gc === undefined ? null : parseNumber('gc', values.gc, 0.5, { integer: false, min: 0, max: 1 }),
   };
+  if (!LAST_CHUNK_POLICIES.includes(options.lastChunk)) {
+    throw new UsageError(`Invalid --last-chunk "${options.lastChunk}": expected one of ${LAST_CHUNK_POLICIES.join(', ')}.`);
+  }
+  const proteinModel = MODEL_CATALOG.find((model) => model.id === options.proteinModelId);
+  if (!proteinModel || proteinModel.family !== 'esm2') {
+    const proteinIds = MODEL_CATALOG.filter((model) => model.family === 'esm2').map((model) => model.id);
+    throw new UsageError(`Invalid --protein-model "${options.proteinModelId}": expected an ESM-2 model, one of ${proteinIds.join(', ')}.`);
+  }
+  if (!isDna) {
+    const dnaOnly = (['chunk', 'last-chunk', 'with-proteins', 'protein-model', 'tokenizer', 'gc'] as const).filter((name) => values[name] !== undefined);
+    if (dnaOnly.length > 0) throw new UsageError(`--${dnaOnly[0]} applies to DNA models only, and ${modelId} is a protein model. Use --model dnabert_s.`);
+  }
   if (options.max < options.min) throw new UsageError(`Invalid range: --max ${options.max} is below --min ${options.min}.`);
   // Planned here too, so that a sweep over the point limit fails with exit status 2 before the browser starts.
   try {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ProfileResult } from '../report/result';
 import { validateProfileResult } from '../report/schema';
@@ -21,7 +21,7 @@ async function waitForInput(page: Page, timeoutMs: number): Promise<void> {
   await page.waitForFunction(
     () => {
       const snapshot = window.batchProfiler?.snapshot();
-      return snapshot !== undefined && (snapshot.inputCount !== null || snapshot.inputError !== null);
+      return snapshot !== undefined && !snapshot.inputLoading && (snapshot.inputCount !== null || snapshot.inputError !== null);
     },
     undefined,
     { timeout: timeoutMs, polling: 200 },
@@ -54,10 +54,6 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
     });
     await page.goto(url);
     await page.waitForFunction(() => window.batchProfiler !== undefined, undefined, { timeout: 60_000 });
-    if (options.fastaPath) {
-      await page.locator('[data-testid="fasta-input"]').setInputFiles(options.fastaPath);
-      await page.waitForFunction(() => window.batchProfiler?.snapshot().phase !== undefined);
-    }
     await waitForInput(page, 300_000);
     await page.evaluate(
       (settings) => window.batchProfiler!.configure(settings),
@@ -75,10 +71,39 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
           maxRuns: options.maxRuns,
           maxTimePerPointMs: options.maxTimePerPointMs,
         },
+        chunking: { chunkLengthBp: options.chunkLengthBp, lastChunk: options.lastChunk },
+        withProteins: options.withProteins,
+        proteinModelId: options.proteinModelId,
         synthetic: options.syntheticCount === null ? undefined : { count: options.syntheticCount },
+        syntheticDna:
+          options.syntheticCount === null && options.gcContent === null
+            ? undefined
+            : { ...(options.syntheticCount === null ? {} : { count: options.syntheticCount }), ...(options.gcContent === null ? {} : { gcContent: options.gcContent }) },
       },
     );
-    if (!options.fastaPath) await waitForInput(page, 300_000);
+    if (options.tokenizerPath) {
+      await page.locator('[data-testid="tokenizer-input"]').setInputFiles(options.tokenizerPath);
+      await page.waitForFunction(() => {
+        const snapshot = window.batchProfiler!.snapshot();
+        return snapshot.tokenCounts === 'exact' || snapshot.tokenizerError !== null;
+      });
+      const tokenizerError = await page.evaluate(() => window.batchProfiler!.snapshot().tokenizerError);
+      if (tokenizerError) throw new Error(`The tokenizer was rejected: ${tokenizerError}`);
+      log('Tokenizer loaded: token counts are exact.');
+    }
+    if (options.fastaPath) {
+      await page.locator('[data-testid="fasta-input"]').setInputFiles(options.fastaPath);
+      const fileName = basename(options.fastaPath);
+      await page.waitForFunction(
+        (name) => {
+          const snapshot = window.batchProfiler!.snapshot();
+          return !snapshot.inputLoading && (snapshot.inputFileName === name || snapshot.inputError !== null);
+        },
+        fileName,
+        { timeout: 300_000, polling: 200 },
+      );
+    }
+    await waitForInput(page, 300_000);
 
     // 3. Sweep with progress.
     let lastStatus = '';
@@ -123,6 +148,10 @@ async function main(): Promise<number> {
     log(`FASTA file not found: ${resolve(options.fastaPath)}. Check the path given to --fasta.`);
     return 2;
   }
+  if (options.tokenizerPath && !existsSync(options.tokenizerPath)) {
+    log(`Tokenizer file not found: ${resolve(options.tokenizerPath)}. Check the path given to --tokenizer.`);
+    return 2;
+  }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -132,6 +161,11 @@ async function main(): Promise<number> {
     const result = await Promise.race([profile(options), timeout]);
     process.stdout.write(`${formatSummary(result)}\n\n${formatResultTable(result)}\n\n`);
     process.stdout.write(`Recommendation: ${result.recommendation.recommendedBatchSize ?? 'none'} ${result.sweep.unit} per batch. ${result.recommendation.reason}\n`);
+    for (const companion of result.companions ?? []) {
+      const view = { ...result, model: companion.model, input: companion.input, sweep: companion.sweep, points: companion.points, recommendation: companion.recommendation };
+      process.stdout.write(`\n${companion.role}\n${formatSummary(view)}\n\n${formatResultTable(view)}\n\n`);
+      process.stdout.write(`Recommendation: ${companion.recommendation.recommendedBatchSize ?? 'none'} ${companion.sweep.unit} per batch. ${companion.recommendation.reason}\n`);
+    }
     if (result.environment.adapter?.isFallbackAdapter) {
       process.stdout.write('Warning: the WebGPU adapter is a software fallback; these numbers do not describe a real GPU.\n');
     }

@@ -44,6 +44,14 @@ export function formatSummary(result: ProfileResult): string {
   return [
     `Model: ${result.model.id} (${result.model.parameters.toLocaleString('en-US')} parameters, ${result.model.weights}), backend ${result.environment.backend}, device ${device}`,
     `Input: ${result.input.source === 'fasta' ? (result.input.fileName ?? 'FASTA file') : 'synthetic'}, ${result.input.sequenceCount} sequences, length min/median/max ${result.input.lengthStats.min}/${result.input.lengthStats.median}/${result.input.lengthStats.max}, ${result.input.truncatedCount} truncated`,
+    ...(result.input.dna
+      ? [
+          `DNA: ${result.input.dna.recordCount} records, ${result.input.dna.chunkLengthBp === null ? 'whole sequences' : `${result.input.dna.chunkLengthBp} bp chunks (last piece: ${result.input.dna.lastChunkPolicy})`}, N share ${(100 * result.input.dna.nFraction).toFixed(2)}%, token counts ${result.input.dna.tokenCounts}`,
+        ]
+      : []),
+    ...(result.input.translation
+      ? [`Six-frame translation: ${result.input.translation.framesKept} frames kept from ${result.input.translation.chunkCount} chunks, ${result.input.translation.framesDropped} dropped for stop codons`]
+      : []),
     `Sweep: ${result.sweep.unit} from ${result.sweep.min} to ${result.sweep.max} step ${result.sweep.step}${result.sweep.cancelled ? ' (cancelled)' : ''}`,
   ].join('\n');
 }

@@ -61,7 +61,50 @@ export interface InputReport {
   /** Sequences longer than the model's maximum that were cut to it. */
   truncatedCount: number;
   /** Synthetic generator settings, so that the same input can be made again. */
-  synthetic?: { seed: number; count: number; minLength: number; maxLength: number };
+  synthetic?: { seed: number; count: number; minLength: number; maxLength: number; gcContent?: number };
+  /** Sequence kind; absent in documents from before DNA input existed, which were all protein. */
+  alphabet?: 'protein' | 'dna';
+  /** How DNA input was prepared for DNABERT-S. Lengths in `lengthStats` are then chunk lengths in bp. */
+  dna?: DnaInputReport;
+  /** For proteins translated from DNA chunks: what the six-frame translation kept and dropped. */
+  translation?: TranslationReport;
+}
+
+export interface DnaInputReport {
+  /** Records read from the file or generated, before chunking. */
+  recordCount: number;
+  /** Chunk length in bp, or null when the sequences were used whole. */
+  chunkLengthBp: number | null;
+  /** Handling of the short piece at a sequence end ('overlap', 'keep', 'drop' or 'merge'). */
+  lastChunkPolicy: string;
+  /** Share of N among the bases the model sees, IUPAC ambiguity codes mapped to N included. */
+  nFraction: number;
+  /** "exact" with DNABERT-S's tokenizer.json, "estimated" (about 5 bp per token) without it. */
+  tokenCounts: 'exact' | 'estimated';
+  /** Where the tokenizer came from (file name, URL or hub id), when one was loaded. */
+  tokenizerSource?: string;
+}
+
+export interface TranslationReport {
+  /** DNA chunks that were translated. */
+  chunkCount: number;
+  /** Frames kept: no internal stop codon (a terminal stop is trimmed). */
+  framesKept: number;
+  /** Frames dropped, mostly for an internal stop codon, as VirNucPro drops them. */
+  framesDropped: number;
+}
+
+/** A second sweep in the same report, such as ESM-2 on the translated frames of the DNA chunks. */
+export interface CompanionSweep {
+  /** What the companion sweep profiles, e.g. "protein half: six-frame translations of the DNA chunks". */
+  role: string;
+  model: ModelReport;
+  input: InputReport;
+  sweep: SweepReport;
+  points: PointResult[];
+  recommendation: Recommendation;
+  /** Further sweeps of the same run, for example ESM-2 on the translated frames of DNABERT-S input. */
+  companions?: CompanionSweep[];
 }
 
 export interface SweepReport {
@@ -120,4 +163,6 @@ export interface ProfileResult {
   sweep: SweepReport;
   points: PointResult[];
   recommendation: Recommendation;
+  /** Further sweeps of the same run, for example ESM-2 on the translated frames of DNABERT-S input. */
+  companions?: CompanionSweep[];
 }

@@ -88,15 +88,33 @@ const LengthStatsSchema = v.pipe(
   v.check((stats) => stats.min <= stats.median && stats.median <= stats.max, 'expected min ≤ median ≤ max'),
 );
 
+const FRACTION = 'expected a number from 0 to 1';
+
 const SyntheticSettingsSchema = v.pipe(
   objectSchema({
     seed: v.pipe(v.number('expected an integer'), v.safeInteger('expected an integer')),
     count: positiveInteger(),
     minLength: positiveInteger(),
     maxLength: positiveInteger(),
+    gcContent: v.optional(v.pipe(v.number(FRACTION), v.finite(FRACTION), v.minValue(0, FRACTION), v.maxValue(1, FRACTION))),
   }),
   v.check((settings) => settings.minLength <= settings.maxLength, 'expected minLength ≤ maxLength'),
 );
+
+const DnaInputSchema = objectSchema({
+  recordCount: nonNegativeInteger(),
+  chunkLengthBp: v.nullable(positiveInteger(POSITIVE_INTEGER_OR_NULL)),
+  lastChunkPolicy: stringSchema(),
+  nFraction: v.pipe(v.number(FRACTION), v.finite(FRACTION), v.minValue(0, FRACTION), v.maxValue(1, FRACTION)),
+  tokenCounts: v.picklist(['exact', 'estimated'], 'expected "exact" or "estimated"'),
+  tokenizerSource: v.optional(stringSchema()),
+});
+
+const TranslationSchema = objectSchema({
+  chunkCount: nonNegativeInteger(),
+  framesKept: nonNegativeInteger(),
+  framesDropped: nonNegativeInteger(),
+});
 
 const InputSchema = objectSchema({
   source: v.picklist(['synthetic', 'fasta'], 'expected "synthetic" or "fasta"'),
@@ -105,6 +123,9 @@ const InputSchema = objectSchema({
   lengthStats: LengthStatsSchema,
   truncatedCount: nonNegativeInteger(),
   synthetic: v.optional(SyntheticSettingsSchema),
+  alphabet: v.optional(v.picklist(['protein', 'dna'], 'expected "protein" or "dna"')),
+  dna: v.optional(DnaInputSchema),
+  translation: v.optional(TranslationSchema),
 });
 
 const HEADROOM = 'expected a fraction greater than 0 and at most 1';
@@ -153,6 +174,15 @@ const RecommendationSchema = objectSchema({
   reason: stringSchema(),
 });
 
+const CompanionSweepSchema = objectSchema({
+  role: stringSchema(),
+  model: ModelSchema,
+  input: InputSchema,
+  sweep: SweepSchema,
+  points: v.array(PointSchema, 'expected an array of points'),
+  recommendation: RecommendationSchema,
+});
+
 const SCHEMA_VERSION_MESSAGE = `expected schema version ${SCHEMA_VERSION}`;
 
 /**
@@ -177,6 +207,7 @@ export const ProfileResultSchema = objectSchema({
   sweep: SweepSchema,
   points: v.array(PointSchema, 'expected an array of points'),
   recommendation: RecommendationSchema,
+  companions: v.optional(v.array(CompanionSweepSchema, 'expected an array of companion sweeps')),
 });
 
 type SchemaOutput = v.InferOutput<typeof ProfileResultSchema>;

@@ -3,6 +3,7 @@
  * special tokens included (residues + 2 for ESM-2).
  */
 import { InvalidBatchRequestError } from './errors';
+import { DNABERT_PAD_ID } from './dnaTokenizer';
 import { ESM_PAD_ID, ESM_SPECIAL_TOKEN_COUNT } from './protein';
 
 export interface Batch {
@@ -138,6 +139,27 @@ export function buildEsmBatchTensors(encoded: readonly Int32Array[], batch: Batc
   });
 
   return { inputIds, attentionMask, dims: [rows, columns] };
+}
+
+/** Same layout as EsmBatchTensors, but padded with the DNA model's pad id. */
+export type DnaBatchTensors = EsmBatchTensors;
+
+/**
+ * Builds int64 input tensors for a batch from DNABERT-S encoded sequences (see DnaTokenizer.encode),
+ * padded with `padId`, which defaults to DNABERT_PAD_ID. Layout and errors are those of
+ * buildEsmBatchTensors.
+ */
+export function buildDnaBatchTensors(
+  encoded: readonly Int32Array[],
+  batch: Batch,
+  padId: number = DNABERT_PAD_ID,
+): DnaBatchTensors {
+  const tensors = buildEsmBatchTensors(encoded, batch);
+  const pad = BigInt(padId);
+  for (let i = 0; i < tensors.inputIds.length; i += 1) {
+    if (tensors.attentionMask[i] === 0n) tensors.inputIds[i] = pad;
+  }
+  return tensors;
 }
 
 function describeBatch(indices: number[], lengthsTokens: readonly number[]): Batch {

@@ -10,7 +10,7 @@ import { NoticeCollector, formatCount, type InputNotice } from './notices';
 export const DNA_CHUNK_LENGTHS: readonly number[] = Object.freeze([300, 500]);
 
 /**
- * What happens to the piece left at the end of a sequence whose length is not a multiple of the chunk
+ * Handling of the piece left at the end of a sequence whose length is not a multiple of the chunk
  * length. With L bp and chunk length S, for L = 1200 and S = 500:
  * - 'overlap': cut ceil(L / S) chunks of exactly S bp, the last one ending at the sequence end, and
  *   spread the overlap over the chunk boundaries (the earlier boundaries take 1 bp more when it does
@@ -37,10 +37,10 @@ export interface ChunkOptions {
 }
 
 /**
- * Defaults. NOTE: VirNucPro's prediction script (`split_fasta_chunk` in its units.py) also cuts
+ * Default options: 500 bp chunks under 'overlap'. NOTE: VirNucPro's `split_fasta_chunk` also cuts
  * ceil(L / S) chunks shifted back to overlap, but its integer arithmetic often leaves the last chunk
  * shorter than S (for L = 1001 and S = 500 its chunks are 1-500, 334-833 and 667-1001). 'overlap' makes
- * every chunk exactly S bp, so results match VirNucPro's chunk count but not always its last chunk.
+ * every chunk exactly S bp, so the chunk count matches VirNucPro's but later chunks often start elsewhere.
  */
 export const DEFAULT_CHUNK_OPTIONS: Readonly<Required<ChunkOptions>> = Object.freeze({
   chunkLength: 500,
@@ -166,7 +166,8 @@ export function resolveChunkOptions(options: ChunkOptions): Required<ChunkOption
   }
   if (!LAST_CHUNK_POLICIES.includes(lastChunk)) {
     throw new RangeError(
-      `Invalid lastChunk '${String(lastChunk)}': expected one of ${LAST_CHUNK_POLICIES.map((p) => `'${p}'`).join(', ')}.`,
+      `Invalid lastChunk '${String(lastChunk)}': ` +
+        `expected one of ${LAST_CHUNK_POLICIES.map((policy) => `'${policy}'`).join(', ')}.`,
     );
   }
   if (!Number.isInteger(minLength) || minLength < 1 || minLength > chunkLength) {

@@ -32,7 +32,7 @@ export interface DnaInput {
   baseCount: number;
   /** N in the usable records, ambiguity codes replaced with N included. */
   nCount: number;
-  /** nCount / baseCount: the share of N that the model sees. */
+  /** nCount / baseCount: the share of N in the model input. */
   nFraction: number;
 }
 
@@ -48,7 +48,10 @@ const BASE_KIND_BY_CHAR_CODE: Uint8Array = (() => {
   return table;
 })();
 
-/** Shorter sequences are not checked for looking like protein, since a short DNA record may be mostly ambiguity codes. */
+/**
+ * Shorter sequences are not checked for looking like protein, because a short DNA record may be mostly
+ * ambiguity codes.
+ */
 const PROTEIN_CHECK_MIN_LENGTH = 30;
 
 /**
@@ -63,9 +66,9 @@ const NUCLEOTIDE_MIN_FRACTION = 0.5;
  * A, C, G, T and N are kept. Lower case is converted to upper case, with one notice for all records
  * (records from readFasta are already upper case and get no second notice). The IUPAC ambiguity codes
  * R, Y, S, W, K, M, B, D, H and V are replaced with N, with one notice that counts each code. U (uracil)
- * is replaced with T, so RNA input reads as DNA. A record is skipped with a notice when it is empty,
- * when it looks like protein (at least 30 characters, of which under half are A, C, G, T, U or N), or
- * when it contains any other character: that notice names the first such character and its 1-based
+ * is replaced with T, so RNA input reads as DNA. A record is skipped with a notice when it is empty or
+ * looks like protein (at least 30 characters, of which under half are A, C, G, T, U or N). A record with
+ * any other character is skipped too, and its notice names the first such character and its 1-based
  * position. Throws InvalidFastaError when no record is usable, suggesting the protein models when the
  * records look like protein.
  */

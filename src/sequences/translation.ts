@@ -16,7 +16,8 @@ export const FRAME_LABELS: readonly FrameLabel[] = Object.freeze(['+1', '+2', '+
 
 /**
  * Handling of a stop codon at the end of a frame: 'trim' removes it and keeps the frame, 'drop' drops the
- * frame. VirNucPro drops every frame that contains a stop codon, which 'drop' reproduces.
+ * frame. VirNucPro drops every frame that contains a stop codon, as 'drop' does, but it leaves out a
+ * codon with N or another ambiguity code where this module writes X.
  */
 export type TerminalStopPolicy = 'trim' | 'drop';
 
@@ -181,12 +182,13 @@ export function translateRecords(records: readonly FastaRecord[], options: Trans
     }
   }
 
-  const droppedFrameCount = droppedByReason['internal-stop'] + droppedByReason['terminal-stop'] + droppedByReason.empty;
+  const droppedFrameCount =
+    droppedByReason['internal-stop'] + droppedByReason['terminal-stop'] + droppedByReason.empty;
   if (proteins.length === 0) {
     throw new InvalidFastaError(
       `None of the ${formatCount(records.length * 6, 'frame')} of ${formatCount(records.length, 'record')} ` +
-        'gave a protein without an internal stop codon, so there is nothing for ESM-2 to embed. ' +
-        'Check that the input is coding DNA, or use shorter chunks.',
+        'gave a protein for ESM-2: each frame was dropped for a stop codon or for having no complete codon. ' +
+        'Check that the input is coding DNA.',
     );
   }
 
@@ -195,7 +197,8 @@ export function translateRecords(records: readonly FastaRecord[], options: Trans
     level: 'info',
     code: 'six-frame-translation',
     message:
-      `Six-frame translation of ${formatCount(records.length, 'record')} kept ${formatCount(proteins.length, 'frame')} ` +
+      `Six-frame translation of ${formatCount(records.length, 'record')} ` +
+      `kept ${formatCount(proteins.length, 'frame')} ` +
       `and dropped ${droppedFrameCount}: ${droppedByReason['internal-stop']} with an internal stop codon, ` +
       `${droppedByReason['terminal-stop']} with a terminal stop codon and ${droppedByReason.empty} with no amino acid` +
       (recordsWithoutFrameCount > 0 ? `. ${formatCount(recordsWithoutFrameCount, 'record')} kept no frame.` : '.'),

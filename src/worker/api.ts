@@ -2,19 +2,36 @@
  * The typed boundary between the page and the profiler worker. The page imports these types only;
  * everything that touches onnxruntime-web stays in the worker.
  */
-import type { Backend, BatchUnit, EnvironmentReport, InputReport, ModelReport, PointResult } from '../report/result';
-import type { InputNotice } from '../sequences/fasta';
+import type { Backend, BatchUnit, EnvironmentReport, ModelReport, PointResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
+import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
+import type { LastChunkPolicy } from '../sequences/chunking';
+import type { InputSummary } from '../sequences/inputPipeline';
+
+export type { InputSummary } from '../sequences/inputPipeline';
+
+/** How DNA is cut before DNABERT-S embeds it. */
+export interface ChunkSettings {
+  /** Chunk length in bp (VirNucPro uses 300 or 500); null embeds each sequence whole. */
+  chunkLengthBp: number | null;
+  lastChunk?: LastChunkPolicy;
+}
 import type { MeasureSettings } from '../profiling/measure';
 
 export type InputRequest =
   | { kind: 'synthetic'; options: SyntheticProteinOptions }
-  | { kind: 'fasta'; file: Blob; fileName: string };
+  | { kind: 'synthetic-dna'; options: SyntheticDnaOptions; chunking?: ChunkSettings }
+  | { kind: 'fasta'; file: Blob; fileName: string; alphabet?: 'protein' | 'dna'; chunking?: ChunkSettings };
 
-export interface InputSummary extends InputReport {
-  /** Records that were read but left out, for example for characters outside the model's alphabet. */
-  skippedCount: number;
-  notices: InputNotice[];
+/** Where a DNABERT-S tokenizer.json comes from. */
+export type TokenizerRequest =
+  | { kind: 'file'; file: Blob; fileName: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'hub'; hubId: string; hubBaseUrl?: string };
+
+export interface TokenizerInfo {
+  tokenCounts: 'exact' | 'estimated';
+  source: string | null;
 }
 
 export interface LoadedModel {
@@ -45,6 +62,10 @@ export interface ProfilerApi {
   initialize(backend: Backend): Promise<EnvironmentReport>;
   /** Reads and validates the input in the worker, so that large files never block the page. */
   loadInput(request: InputRequest): Promise<InputSummary>;
+  /** Loads DNABERT-S's tokenizer.json, so that DNA token counts are exact; the loaded DNA input is encoded again. */
+  loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo>;
+  /** Replaces the DNA input by the six-frame translations of its chunks, for the protein half of the pipeline. */
+  translateInput(): Promise<InputSummary>;
   /** Generates or fetches the model graph and creates its session. */
   loadModel(modelId: string): Promise<LoadedModel>;
   /** Measures one batch size. Failures come back as a point with a failure status, not as an exception. */

@@ -5,21 +5,30 @@
  */
 import type * as OrtModule from 'onnxruntime-web';
 import type { Backend, EnvironmentReport, PointResult } from '../report/result';
-import type { ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi } from './api';
+import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
 import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
 import { classifyFailure, errorText } from '../gpu/classify';
-import { getModelConfig, type ModelConfig } from '../models/catalog';
+import { getModelConfig, modelInputKind, type ModelConfig } from '../models/catalog';
 import { buildModel, type BuiltModel } from '../models/build';
 import { checkModelFits } from '../models/feasibility';
-import { readFasta, type FastaRecord, type InputNotice } from '../sequences/fasta';
-import { encodeEsm, prepareProteins, ESM_MAX_RESIDUES } from '../sequences/protein';
+import { readFasta, type FastaRecord } from '../sequences/fasta';
+import { ESM_MAX_RESIDUES } from '../sequences/protein';
 import { synthesizeProteins } from '../sequences/synthetic';
-import { lengthStats } from '../sequences/stats';
-import { buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, type Batch } from '../sequences/batching';
+import { synthesizeDna } from '../sequences/syntheticDna';
+import { buildDnaBatchTensors, buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, type Batch } from '../sequences/batching';
+import { createEstimatedDnaTokenizer, fetchDnaTokenizer, loadDnaTokenizer, type DnaTokenizer } from '../sequences/dnaTokenizer';
+import {
+  foldIntoVocabulary,
+  prepareDnaInput,
+  prepareProteinInput,
+  translateDnaInput,
+  type InputOrigin,
+  type PreparedInput,
+} from '../sequences/inputPipeline';
 import { measureRuns } from '../profiling/measure';
 import { summarizeTimings } from '../profiling/stats';
-import { ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
+import { InputMismatchError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
 
 type Ort = typeof OrtModule;
 type Session = OrtModule.InferenceSession;
@@ -33,9 +42,14 @@ export const STORAGE_BUFFER_CACHE_MODE = 'lazyRelease';
 
 const WEIGHTS_LABEL = 'reference architecture, synthetic weights';
 
-interface LoadedInput {
-  encoded: Int32Array[];
-  lengthsTokens: number[];
+/** Longest DNA token sequence embedded, [CLS] and [SEP] included: the profiler's cut-off, since ALiBi sets none. */
+const DNA_MAX_TOKENS = 512;
+
+/** DNA records as read, kept so that a newly loaded tokenizer can encode them again. */
+interface DnaSource {
+  records: FastaRecord[];
+  origin: InputOrigin;
+  chunking: ChunkSettings;
 }
 
 export interface EngineOptions {
@@ -51,7 +65,10 @@ export class ProfilerEngine implements ProfilerApi {
   private tracker: GpuMemoryTracker | null = null;
   private deviceLost = false;
   private lastOutOfMemoryMessage: string | undefined;
-  private input: LoadedInput | null = null;
+  private input: PreparedInput | null = null;
+  private dnaSource: DnaSource | null = null;
+  private dnaTokenizer: DnaTokenizer = createEstimatedDnaTokenizer();
+  private tokenizerSource: string | null = null;
   private model: { config: ModelConfig; built: BuiltModel } | null = null;
   private session: Session | null = null;
   /**
@@ -92,27 +109,70 @@ export class ProfilerEngine implements ProfilerApi {
       const config = this.model?.config;
       const maxResidues = config?.family === 'esm2' ? config.maxResidues : ESM_MAX_RESIDUES;
       let records: FastaRecord[];
-      let fastaNotices: InputNotice[] = [];
+      const origin: InputOrigin = { source: request.kind === 'fasta' ? 'fasta' : 'synthetic', notices: [] };
       if (request.kind === 'synthetic') {
         records = synthesizeProteins(request.options);
+        origin.synthetic = { ...request.options };
+      } else if (request.kind === 'synthetic-dna') {
+        records = synthesizeDna(request.options);
+        origin.synthetic = { ...request.options };
       } else {
         const fasta = await readFasta(request.file.stream(), { fileName: request.fileName });
         records = fasta.records;
-        fastaNotices = fasta.notices;
+        origin.fileName = request.fileName;
+        origin.notices = fasta.notices;
       }
-      const proteins = prepareProteins(records, { maxResidues });
-      const encoded = proteins.records.map((record) => encodeEsm(record.sequence));
-      this.input = { encoded, lengthsTokens: encoded.map((ids) => ids.length) };
-      return {
-        source: request.kind,
-        fileName: request.kind === 'fasta' ? request.fileName : undefined,
-        sequenceCount: encoded.length,
-        lengthStats: lengthStats(proteins.records.map((record) => record.sequence.length)),
-        truncatedCount: proteins.truncatedCount,
-        synthetic: request.kind === 'synthetic' ? { ...request.options } : undefined,
-        skippedCount: proteins.skippedCount,
-        notices: [...fastaNotices, ...proteins.notices],
-      };
+
+      const isDna = request.kind === 'synthetic-dna' || (request.kind === 'fasta' && request.alphabet === 'dna');
+      if (isDna) {
+        const chunking = request.kind === 'fasta' || request.kind === 'synthetic-dna' ? (request.chunking ?? { chunkLengthBp: 500 }) : { chunkLengthBp: 500 };
+        this.dnaSource = { records, origin, chunking };
+        this.input = this.encodeDna(this.dnaSource);
+      } else {
+        this.dnaSource = null;
+        this.input = prepareProteinInput(records, origin, maxResidues);
+      }
+      return this.input.summary;
+    });
+  }
+
+  loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo> {
+    return this.enqueue(async () => {
+      let source: string;
+      if (request.kind === 'file') {
+        source = request.fileName;
+        this.dnaTokenizer = await loadDnaTokenizer(await request.file.text(), { sourceName: request.fileName });
+      } else if (request.kind === 'url') {
+        source = request.url;
+        this.dnaTokenizer = await fetchDnaTokenizer({ url: request.url });
+      } else {
+        source = `hub:${request.hubId}`;
+        this.dnaTokenizer = await fetchDnaTokenizer({ hubId: request.hubId, hubBaseUrl: request.hubBaseUrl });
+      }
+      this.tokenizerSource = source;
+      if (this.dnaSource) this.input = this.encodeDna(this.dnaSource);
+      return { tokenCounts: this.dnaTokenizer.tokenCounts, source };
+    });
+  }
+
+  translateInput(): Promise<InputSummary> {
+    return this.enqueue(async () => {
+      const input = this.requireInput();
+      const config = this.model?.config;
+      const maxResidues = config?.family === 'esm2' ? config.maxResidues : ESM_MAX_RESIDUES;
+      this.input = translateDnaInput(input, maxResidues);
+      this.dnaSource = null;
+      return this.input.summary;
+    });
+  }
+
+  private encodeDna(source: DnaSource): PreparedInput {
+    return prepareDnaInput(source.records, source.origin, {
+      chunkLengthBp: source.chunking.chunkLengthBp,
+      lastChunk: source.chunking.lastChunk,
+      tokenizer: this.dnaTokenizer,
+      tokenizerSource: this.tokenizerSource ?? undefined,
+      maxTokens: DNA_MAX_TOKENS,
     });
   }
 
@@ -159,6 +219,7 @@ export class ProfilerEngine implements ProfilerApi {
   forward(count: number): Promise<ForwardOutput> {
     return this.enqueue(async () => {
       const input = this.requireInput();
+      if (this.model) this.requireMatchingInput(this.model.config, input);
       const batch = selectSequenceBatch(input.lengthsTokens, count);
       const session = await this.ensureSession();
       const output = await this.runSession(session, this.makeFeeds(batch));
@@ -187,6 +248,7 @@ export class ProfilerEngine implements ProfilerApi {
   private async probeNow(request: ProbeRequest): Promise<PointResult> {
     const input = this.requireInput();
     if (!this.model) throw new NoModelError('No model is loaded. Load a model before running a batch.');
+    this.requireMatchingInput(this.model.config, input);
 
     // 1. Batch and tensors.
     const batch =
@@ -251,11 +313,23 @@ export class ProfilerEngine implements ProfilerApi {
 
   private makeFeeds(batch: Batch): Record<string, OrtModule.Tensor> {
     const input = this.requireInput();
-    const tensors = buildEsmBatchTensors(input.encoded, batch);
+    const config = this.model?.config;
+    const tensors =
+      input.alphabet === 'dna' ? buildDnaBatchTensors(input.encoded, batch, this.dnaTokenizer.padId) : buildEsmBatchTensors(input.encoded, batch);
+    if (config?.family === 'dnabert' && config.vocabSize < this.dnaTokenizer.vocabSize) foldIntoVocabulary(tensors.inputIds, config.vocabSize);
     return {
       input_ids: new this.ort.Tensor('int64', tensors.inputIds, tensors.dims),
       attention_mask: new this.ort.Tensor('int64', tensors.attentionMask, tensors.dims),
     };
+  }
+
+  private requireMatchingInput(config: ModelConfig, input: PreparedInput): void {
+    const expected = modelInputKind(config);
+    if (expected === input.alphabet) return;
+    throw new InputMismatchError(
+      `${config.id} embeds ${expected === 'dna' ? 'DNA' : 'proteins'}, but the loaded input is ${input.alphabet === 'dna' ? 'DNA' : 'protein'}. ` +
+        `Load ${expected === 'dna' ? 'a DNA FASTA file or synthetic DNA' : 'a protein FASTA file or synthetic proteins'}, or pick a ${input.alphabet === 'dna' ? 'DNA' : 'protein'} model.`,
+    );
   }
 
   /** Runs once inside an out-of-memory error scope, which catches what ORT's own validation scope lets through. */
@@ -337,7 +411,7 @@ export class ProfilerEngine implements ProfilerApi {
     return this.backend;
   }
 
-  private requireInput(): LoadedInput {
+  private requireInput(): PreparedInput {
     if (!this.input) throw new NoInputError('No input sequences are loaded. Load a FASTA file or synthetic sequences first.');
     return this.input;
   }

@@ -21,3 +21,8 @@ export class NoInputError extends Error {
 export class NotInitializedError extends Error {
   override readonly name = 'NotInitializedError';
 }
+
+/** The loaded input does not fit the model: DNA for a protein model, or proteins for a DNA model. */
+export class InputMismatchError extends Error {
+  override readonly name = 'InputMismatchError';
+}

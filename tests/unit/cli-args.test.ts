@@ -22,6 +22,12 @@ describe('parseProfileArgs', () => {
       timeoutMinutes: 120,
       rebuild: false,
       help: false,
+      chunkLengthBp: 500,
+      lastChunk: 'overlap',
+      withProteins: false,
+      proteinModelId: 'esm2_t6_8M',
+      tokenizerPath: null,
+      gcContent: null,
     });
   });
 
@@ -72,7 +78,46 @@ describe('parseProfileArgs', () => {
       timeoutMinutes: 2.5,
       rebuild: true,
       help: true,
+      chunkLengthBp: 500,
+      lastChunk: 'overlap',
+      withProteins: false,
+      proteinModelId: 'esm2_t6_8M',
+      tokenizerPath: null,
+      gcContent: null,
     });
+  });
+
+  it('parseProfileArgs defaults to sequences for DNA models', () => {
+    expect(parseProfileArgs(['--model', 'dnabert_s']).unit).toBe('sequences');
+  });
+
+  it('parseProfileArgs reads the DNA options', () => {
+    const options = parseProfileArgs([
+      '--model', 'dnabert_s', '--chunk', '300', '--last-chunk', 'drop', '--with-proteins',
+      '--protein-model', 'esm2_t12_35M', '--tokenizer', 'tokenizer.json', '--gc', '0.4',
+    ]);
+
+    expect(options).toMatchObject({
+      chunkLengthBp: 300,
+      lastChunk: 'drop',
+      withProteins: true,
+      proteinModelId: 'esm2_t12_35M',
+      tokenizerPath: 'tokenizer.json',
+      gcContent: 0.4,
+    });
+  });
+
+  it('parseProfileArgs reads --chunk none as whole sequences', () => {
+    expect(parseProfileArgs(['--model', 'dnabert_s', '--chunk', 'none']).chunkLengthBp).toBeNull();
+  });
+
+  it.each([
+    [['--model', 'dnabert_s', '--last-chunk', 'split'], 'Invalid --last-chunk "split"'],
+    [['--model', 'dnabert_s', '--protein-model', 'dnabert_s'], 'Invalid --protein-model "dnabert_s"'],
+    [['--model', 'esm2_t6_8M', '--chunk', '500'], '--chunk applies to DNA models only'],
+    [['--model', 'dnabert_s', '--gc', '1.5'], 'Invalid --gc "1.5"'],
+  ])('parseProfileArgs rejects %j', (argv, message) => {
+    expect(() => parseProfileArgs(argv)).toThrow(message);
   });
 
   it('parseProfileArgs reads --fasta', () => {
