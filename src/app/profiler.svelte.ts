@@ -11,7 +11,7 @@ import { getModelConfig, modelInputKind, type ModelInputKind } from '../models/c
 import { recommendBatchSize } from '../profiling/recommend';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
-import { runSweep, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
+import { runSweep, unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
 import { assembleResult } from '../report/assemble';
 import { validateProfileResult } from '../report/schema';
 
@@ -311,22 +311,7 @@ export class ProfilerState {
 }
 
 function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResult {
-  return {
-    batchSize,
-    sequences: 0,
-    tokens: 0,
-    paddedTokens: 0,
-    status: 'error',
-    message: error.message,
-    medianMs: null,
-    p10Ms: null,
-    p90Ms: null,
-    runs: 0,
-    sequencesPerSecond: null,
-    tokensPerSecond: null,
-    peakBytes: null,
-    warmupMs: null,
-  };
+  return { ...unmeasuredPoint(batchSize, 'error'), message: error.message };
 }
 
 function stripNotices(summary: InputSummary): InputReport {

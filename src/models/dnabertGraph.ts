@@ -15,6 +15,7 @@
 import { DNABERT_TOKEN_IDS, DNABERT_TOKEN_TYPES, type DnabertConfig } from './catalog';
 import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
 import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
+import { addGelu, addLayerNorm, addLinear } from './layers';
 
 export type BuildDnabertOptions = BuildModelOptions;
 
@@ -233,29 +234,15 @@ class DnabertGraphWriter {
     return b.op('Div', [summed, divisor], {}, 'pooled_embedding');
   }
 
-  /** Adds x·W + bias, with W stored as [inputSize, outputSize] and both drawn uniformly from ±1/√inputSize. */
   private linear(prefix: string, input: string, inputSize: number, outputSize: number): string {
-    const b = this.builder;
-    const bound = 1 / Math.sqrt(inputSize);
-    const weight = b.addFloat32Initializer(`${prefix}.weight`, [inputSize, outputSize], this.weights.uniform(bound));
-    const bias = b.addFloat32Initializer(`${prefix}.bias`, [outputSize], this.weights.uniform(bound));
-    return b.op('Add', [b.op('MatMul', [input, weight]), bias]);
+    return addLinear(this.builder, this.weights, prefix, input, inputSize, outputSize);
   }
 
-  /** Adds LayerNormalization over the last axis, with weight 1 and bias 0. */
   private layerNorm(prefix: string, input: string, outputName?: string): string {
-    const b = this.builder;
-    const size = this.config.hidden;
-    const weight = b.addFloat32Initializer(`${prefix}.weight`, [size], (values) => values.fill(1));
-    const bias = b.addFloat32Initializer(`${prefix}.bias`, [size], () => {});
-    return b.op('LayerNormalization', [input, weight, bias], { axis: attr.int(-1), epsilon: attr.float(LAYER_NORM_EPSILON) }, outputName);
+    return addLayerNorm(this.builder, prefix, input, this.config.hidden, LAYER_NORM_EPSILON, outputName);
   }
 
-  /** Adds exact GELU, 0.5·x·(1 + erf(x/√2)), in the node order that onnxruntime's GeluFusion matches. */
   private gelu(input: string): string {
-    const b = this.builder;
-    const erf = b.op('Erf', [b.op('Div', [input, b.constantFloat32([Math.SQRT2], [])])]);
-    const halfInput = b.op('Mul', [input, b.constantFloat32([0.5], [])]);
-    return b.op('Mul', [halfInput, b.op('Add', [erf, b.constantFloat32([1], [])])]);
+    return addGelu(this.builder, input);
   }
 }

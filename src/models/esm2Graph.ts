@@ -10,6 +10,7 @@ import { ESM_ALPHABET, ESM_PAD_ID } from '../sequences/protein';
 import type { Esm2Config } from './catalog';
 import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
 import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
+import { addGelu, addLayerNorm, addLinear } from './layers';
 
 export { DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES, type BuiltModel } from './generatedModel';
 
@@ -210,32 +211,15 @@ class Esm2GraphWriter {
     return b.op('Add', [b.op('Mul', [heads, rotary.cos]), b.op('Mul', [rotated, rotary.sin])]);
   }
 
-  /** Adds x·W + bias, with W stored as [inputSize, outputSize] and both drawn uniformly from ±1/√inputSize. */
   private linear(prefix: string, input: string, inputSize: number, outputSize: number): string {
-    const b = this.builder;
-    const bound = 1 / Math.sqrt(inputSize);
-    const weight = b.addFloat32Initializer(`${prefix}.weight`, [inputSize, outputSize], this.weights.uniform(bound));
-    const bias = b.addFloat32Initializer(`${prefix}.bias`, [outputSize], this.weights.uniform(bound));
-    return b.op('Add', [b.op('MatMul', [input, weight]), bias]);
+    return addLinear(this.builder, this.weights, prefix, input, inputSize, outputSize);
   }
 
-  /** Adds LayerNormalization over the last axis, with weight 1 and bias 0. */
   private layerNorm(prefix: string, input: string, outputName?: string): string {
-    const b = this.builder;
-    const size = this.config.hidden;
-    const weight = b.addFloat32Initializer(`${prefix}.weight`, [size], (values) => values.fill(1));
-    const bias = b.addFloat32Initializer(`${prefix}.bias`, [size], () => {});
-    return b.op('LayerNormalization', [input, weight, bias], { axis: attr.int(-1), epsilon: attr.float(LAYER_NORM_EPSILON) }, outputName);
+    return addLayerNorm(this.builder, prefix, input, this.config.hidden, LAYER_NORM_EPSILON, outputName);
   }
 
-  /**
-   * Adds exact GELU, 0.5·x·(1 + erf(x/√2)), in the node order that onnxruntime's GeluFusion matches. On the
-   * WASM backend of onnxruntime-web 1.30, its verbose log shows GeluFusion and BiasGeluFusion rewriting it.
-   */
   private gelu(input: string): string {
-    const b = this.builder;
-    const erf = b.op('Erf', [b.op('Div', [input, b.constantFloat32([Math.SQRT2], [])])]);
-    const halfInput = b.op('Mul', [input, b.constantFloat32([0.5], [])]);
-    return b.op('Mul', [halfInput, b.op('Add', [erf, b.constantFloat32([1], [])])]);
+    return addGelu(this.builder, input);
   }
 }

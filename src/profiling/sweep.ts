@@ -4,6 +4,29 @@
  */
 import type { PointResult, PointStatus } from '../report/result';
 
+/** Returns a point with no measurement yet: the caller fills in timings or a failure. */
+export function unmeasuredPoint(
+  batchSize: number,
+  status: PointStatus,
+  batch: { sequences: number; tokens: number; paddedTokens: number } = { sequences: 0, tokens: 0, paddedTokens: 0 },
+): PointResult {
+  return {
+    batchSize,
+    sequences: batch.sequences,
+    tokens: batch.tokens,
+    paddedTokens: batch.paddedTokens,
+    status,
+    medianMs: null,
+    p10Ms: null,
+    p90Ms: null,
+    runs: 0,
+    sequencesPerSecond: null,
+    tokensPerSecond: null,
+    peakBytes: null,
+    warmupMs: null,
+  };
+}
+
 /** Statuses after which larger batches would fail too, so the sweep stops there. */
 export const STOPPING_STATUSES: ReadonlySet<PointStatus> = new Set<PointStatus>(['oom', 'buffer-limit', 'device-lost']);
 

@@ -70,7 +70,19 @@ export function synthesizeProteins(options: SyntheticProteinOptions): FastaRecor
 
 /** Throws InvalidSyntheticOptionsError naming the first invalid option and its value. */
 export function validateSyntheticOptions(options: SyntheticProteinOptions): void {
+  validateSyntheticShape(options, { maxLength: ESM_MAX_RESIDUES, lengthUnit: 'residues', sequenceNoun: 'proteins' });
+}
+
+/**
+ * Checks the options that synthetic proteins and synthetic DNA share: seed, count and the length range.
+ * Throws InvalidSyntheticOptionsError naming the first invalid option and its value.
+ */
+export function validateSyntheticShape(
+  options: { seed: number; count: number; minLength: number; maxLength: number },
+  limits: { maxLength: number; lengthUnit: string; sequenceNoun: string },
+): void {
   const { seed, count, minLength, maxLength } = options;
+  const { lengthUnit, sequenceNoun } = limits;
 
   if (!Number.isSafeInteger(seed)) {
     throw new InvalidSyntheticOptionsError('seed', seed, `Invalid seed ${seed}: expected an integer.`);
@@ -79,22 +91,22 @@ export function validateSyntheticOptions(options: SyntheticProteinOptions): void
     throw new InvalidSyntheticOptionsError(
       'count',
       count,
-      `Invalid count ${count}: expected an integer number of proteins of at least 1.`,
+      `Invalid count ${count}: expected an integer number of ${sequenceNoun} of at least 1.`,
     );
   }
-  if (!Number.isInteger(minLength) || minLength < 1 || minLength > ESM_MAX_RESIDUES) {
+  if (!Number.isInteger(minLength) || minLength < 1 || minLength > limits.maxLength) {
     throw new InvalidSyntheticOptionsError(
       'minLength',
       minLength,
-      `Invalid minLength ${minLength}: expected an integer from 1 to ${ESM_MAX_RESIDUES} residues.`,
+      `Invalid minLength ${minLength}: expected an integer from 1 to ${limits.maxLength} ${lengthUnit}.`,
     );
   }
-  if (!Number.isInteger(maxLength) || maxLength < minLength || maxLength > ESM_MAX_RESIDUES) {
+  if (!Number.isInteger(maxLength) || maxLength < minLength || maxLength > limits.maxLength) {
     throw new InvalidSyntheticOptionsError(
       'maxLength',
       maxLength,
       `Invalid maxLength ${maxLength}: expected an integer from minLength (${minLength}) ` +
-        `to ${ESM_MAX_RESIDUES} residues. Set maxLength equal to minLength for proteins of one length.`,
+        `to ${limits.maxLength} ${lengthUnit}. Set maxLength equal to minLength for ${sequenceNoun} of one length.`,
     );
   }
 }

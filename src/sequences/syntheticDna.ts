@@ -1,6 +1,7 @@
 /** Seeded synthetic DNA with a set GC content, for profiling DNABERT-S without an input file. */
 import { InvalidSyntheticOptionsError } from './errors';
 import type { FastaRecord } from './fasta';
+import { validateSyntheticShape } from './synthetic';
 import { createRng, randomInt, type Rng } from './random';
 
 export interface SyntheticDnaOptions {
@@ -58,33 +59,8 @@ export function synthesizeDna(options: SyntheticDnaOptions): FastaRecord[] {
 
 /** Throws InvalidSyntheticOptionsError naming the first invalid option and its value. */
 export function validateSyntheticDnaOptions(options: SyntheticDnaOptions): void {
-  const { seed, count, minLength, maxLength, gcContent } = options;
-
-  if (!Number.isSafeInteger(seed)) {
-    throw new InvalidSyntheticOptionsError('seed', seed, `Invalid seed ${seed}: expected an integer.`);
-  }
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new InvalidSyntheticOptionsError(
-      'count',
-      count,
-      `Invalid count ${count}: expected an integer number of sequences of at least 1.`,
-    );
-  }
-  if (!Number.isInteger(minLength) || minLength < 1 || minLength > MAX_SYNTHETIC_DNA_LENGTH) {
-    throw new InvalidSyntheticOptionsError(
-      'minLength',
-      minLength,
-      `Invalid minLength ${minLength}: expected an integer from 1 to ${MAX_SYNTHETIC_DNA_LENGTH} bp.`,
-    );
-  }
-  if (!Number.isInteger(maxLength) || maxLength < minLength || maxLength > MAX_SYNTHETIC_DNA_LENGTH) {
-    throw new InvalidSyntheticOptionsError(
-      'maxLength',
-      maxLength,
-      `Invalid maxLength ${maxLength}: expected an integer from minLength (${minLength}) ` +
-        `to ${MAX_SYNTHETIC_DNA_LENGTH} bp. Set maxLength equal to minLength for sequences of one length.`,
-    );
-  }
+  const { gcContent } = options;
+  validateSyntheticShape(options, { maxLength: MAX_SYNTHETIC_DNA_LENGTH, lengthUnit: 'bp', sequenceNoun: 'sequences' });
   if (typeof gcContent !== 'number' || !(gcContent >= 0 && gcContent <= 1)) {
     throw new InvalidSyntheticOptionsError(
       'gcContent',

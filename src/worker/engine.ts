@@ -27,6 +27,7 @@ import {
   type PreparedInput,
 } from '../sequences/inputPipeline';
 import { measureRuns } from '../profiling/measure';
+import { unmeasuredPoint } from '../profiling/sweep';
 import { summarizeTimings } from '../profiling/stats';
 import { InputMismatchError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
 
@@ -255,21 +256,7 @@ export class ProfilerEngine implements ProfilerApi {
       request.unit === 'tokens'
         ? selectTokenBudgetBatch(input.lengthsTokens, request.batchSize)
         : selectSequenceBatch(input.lengthsTokens, request.batchSize);
-    const point: PointResult = {
-      batchSize: request.batchSize,
-      sequences: batch.sequences,
-      tokens: batch.tokens,
-      paddedTokens: batch.paddedTokens,
-      status: 'ok',
-      medianMs: null,
-      p10Ms: null,
-      p90Ms: null,
-      runs: 0,
-      sequencesPerSecond: null,
-      tokensPerSecond: null,
-      peakBytes: null,
-      warmupMs: null,
-    };
+    const point = unmeasuredPoint(request.batchSize, 'ok', batch);
 
     // 2. Warm-up and timed runs.
     try {
