@@ -37,6 +37,9 @@ export interface ProfilerAutomation {
     inputError: string | null;
     tokenCounts: 'exact' | 'estimated';
     tokenizerError: string | null;
+    /** Error of the run, or of its protein half when the DNA result was kept. */
+    runError: string | null;
+    progress: { sweep: string; index: number; total: number; batchSize: number } | null;
   };
 }
 
@@ -49,6 +52,8 @@ declare global {
 export function installAutomation(profiler: ProfilerState): void {
   window.batchProfiler = {
     async configure(settings) {
+      // The model goes first, because a change between protein and DNA models resets the sweep to that kind's defaults.
+      if (settings.modelId && settings.modelId !== profiler.modelId) await profiler.selectModel(settings.modelId);
       if (settings.backend) profiler.backend = settings.backend;
       if (settings.sweep) profiler.sweep = { ...profiler.sweep, ...settings.sweep };
       if (settings.withProteins !== undefined) profiler.withProteins = settings.withProteins;
@@ -66,13 +71,12 @@ export function installAutomation(profiler: ProfilerState): void {
         profiler.syntheticDna = { ...profiler.syntheticDna, ...settings.syntheticDna };
         reload = true;
       }
-      if (settings.modelId && settings.modelId !== profiler.modelId) await profiler.selectModel(settings.modelId);
       if (reload) await profiler.loadInput();
     },
     async run() {
       await profiler.run();
       if (profiler.result) return profiler.result;
-      throw new Error(profiler.runError ? `${profiler.runError.name}: ${profiler.runError.message}` : `The run ended in phase "${profiler.phase}" without a result.`);
+      throw new Error(profiler.runError ? profiler.runError.message : `The run ended in phase "${profiler.phase}" without a result.`);
     },
     async forward(count) {
       const output = await profiler.forward(count);
@@ -89,6 +93,10 @@ export function installAutomation(profiler: ProfilerState): void {
         inputError: profiler.inputError,
         tokenCounts: profiler.tokenizer.tokenCounts,
         tokenizerError: profiler.tokenizerError,
+        runError: profiler.runError?.message ?? null,
+        progress: profiler.progress
+          ? { sweep: profiler.sweepLabel, index: profiler.progress.index, total: profiler.progress.total, batchSize: profiler.progress.batchSize }
+          : null,
       };
     },
   };

@@ -9,6 +9,8 @@ import { DEFAULT_SYNTHETIC_PROTEINS, type SyntheticProteinOptions } from '../seq
 import { DEFAULT_SYNTHETIC_DNA, type SyntheticDnaOptions } from '../sequences/syntheticDna';
 import { getModelConfig, modelInputKind, type ModelInputKind } from '../models/catalog';
 import { recommendBatchSize } from '../profiling/recommend';
+import { checkModelFits } from '../models/feasibility';
+import { InvalidSettingError, validateSweepSettings } from './validateSettings';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { runSweep, unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
@@ -53,6 +55,8 @@ export class ProfilerState {
   proteinModelId = $state('esm2_t6_8M');
   tokenizer = $state.raw<TokenizerInfo>({ tokenCounts: 'estimated', source: null });
   tokenizerError = $state<string | null>(null);
+  /** Which sweep the progress bar describes, in a pipeline run of two sweeps. */
+  sweepLabel = $state('');
   /** Points of the companion (protein) sweep while it runs. */
   companionPoints = $state.raw<PointResult[]>([]);
 
@@ -72,6 +76,16 @@ export class ProfilerState {
 
   readonly running = $derived(this.phase === 'preparing' || this.phase === 'running');
   readonly inputKind: ModelInputKind = $derived(modelInputKind(getModelConfig(this.modelId)));
+  /** Whether the chosen model can load at all; limits come from the device once it is known. */
+  readonly modelFit = $derived(
+    checkModelFits(getModelConfig(this.modelId), {
+      backend: this.backend,
+      limits:
+        this.environment?.backend === this.backend && this.environment.limits.maxBufferSize
+          ? { maxBufferSize: this.environment.limits.maxBufferSize, maxStorageBufferBindingSize: this.environment.limits.maxStorageBufferBindingSize }
+          : undefined,
+    }),
+  );
   /** Input kind of the data loaded in the worker, which a model change may make stale. */
   private loadedInputKind: ModelInputKind | null = null;
 
@@ -105,8 +119,25 @@ export class ProfilerState {
 
   /** Picks a model and reloads the input when the model embeds another kind of sequence. */
   async selectModel(modelId: string): Promise<void> {
+    const previousKind = this.inputKind;
     this.modelId = modelId;
+    if (this.inputKind !== previousKind) {
+      // DNABERT-S is usually batched by sequence count, ESM-2 by token budget (fair-esm).
+      const unit = this.inputKind === 'dna' ? 'sequences' : 'tokens';
+      this.sweep = { ...this.sweep, unit, ...defaultSweepFor(unit) };
+    }
     if (this.loadedInputKind !== null && this.loadedInputKind !== this.inputKind) await this.loadInput();
+  }
+
+  /** Starts the chosen backend ahead of a run, so that the adapter and its warnings show when the page opens. */
+  async detectEnvironment(): Promise<void> {
+    if (this.running) return;
+    try {
+      await this.ensureBackend();
+      this.statusText = '';
+    } catch (error) {
+      this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
+    }
   }
 
   /** Loads DNABERT-S's tokenizer.json, so that DNA token counts are exact instead of estimated. */
@@ -138,6 +169,17 @@ export class ProfilerState {
    * 3. Assemble, validate and keep the result.
    */
   async run(): Promise<void> {
+    const settings = $state.snapshot(this.sweep);
+    // Bad settings are reported before anything is cleared, so the previous result stays on the page.
+    try {
+      validateSweepSettings(settings, this.input && this.loadedInputKind === this.inputKind ? this.input.longestSequenceTokens : null);
+      const fit = checkModelFits(getModelConfig(this.modelId), { backend: this.backend });
+      if (!fit.ok) throw new InvalidSettingError(fit.reason);
+    } catch (error) {
+      this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
+      return;
+    }
+
     const runId = ++this.runId;
     const isCurrent = () => runId === this.runId;
     this.stopRequested = false;
@@ -147,7 +189,6 @@ export class ProfilerState {
     this.result = null;
     this.runError = null;
     this.progress = null;
-    const settings = $state.snapshot(this.sweep);
     const withProteins = this.withProteins && this.inputKind === 'dna';
 
     try {
@@ -155,32 +196,27 @@ export class ProfilerState {
       const batchSizes = planBatchSizes(settings);
       await this.prepareWorker();
       if (!isCurrent()) return;
+      validateSweepSettings(settings, (this.input as InputSummary).longestSequenceTokens);
 
       // 2. Sweep.
+      this.sweepLabel = withProteins ? `DNABERT-S on the DNA chunks (${this.modelId})` : '';
       const main = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.points = points));
       if (!isCurrent()) return;
       const mainParts = { model: this.model as ModelReport, input: stripNotices(this.input as InputSummary), sweep: this.sweepReport(settings, main.cancelled) };
 
       // 2b. The protein half of the pipeline: ESM-2 on the six-frame translations of the same chunks.
       const companions: CompanionSweep[] = [];
+      let companionError: string | null = null;
       if (withProteins && !main.cancelled && !this.stopRequested) {
-        this.phase = 'preparing';
-        this.statusText = 'Translating the DNA chunks in six frames…';
-        const proteins = await this.client.call('Translating the input', INPUT_TIMEOUT_MS, (api) => api.translateInput());
-        this.loadedInputKind = 'protein';
-        await this.loadModel(this.proteinModelId);
-        if (!isCurrent()) return;
-        const companion = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.companionPoints = points));
-        if (!isCurrent()) return;
-        const sweep = this.sweepReport(settings, companion.cancelled);
-        companions.push({
-          role: 'protein half of the pipeline: ESM-2 on the six-frame translations of the DNA chunks',
-          model: this.model as ModelReport,
-          input: stripNotices(proteins),
-          sweep,
-          points: companion.points,
-          recommendation: recommendBatchSize(companion.points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom, cancelled: sweep.cancelled }),
-        });
+        // The DNA result is kept even when the protein half fails, for example on DNA without open reading frames.
+        try {
+          const companion = await this.runProteinCompanion(batchSizes, settings, isCurrent);
+          if (!isCurrent()) return;
+          if (companion) companions.push(companion);
+        } catch (error) {
+          if (!isCurrent()) return;
+          companionError = `The ESM-2 sweep on the translated frames did not run: ${messageOf(error)}`;
+        }
       }
 
       // 3. Result.
@@ -196,6 +232,7 @@ export class ProfilerState {
       const cancelled = mainParts.sweep.cancelled || companions.some((companion) => companion.sweep.cancelled);
       this.phase = cancelled ? 'cancelled' : 'done';
       this.statusText = cancelled ? `Cancelled after ${main.points.length + this.companionPoints.length} probes.` : 'Done.';
+      if (companionError) this.runError = { name: 'CompanionSweepError', message: companionError };
     } catch (error) {
       if (!isCurrent()) return;
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
@@ -205,6 +242,27 @@ export class ProfilerState {
       // The worker now holds translated proteins, so DNA input is read again before the next run.
       if (withProteins && isCurrent()) this.inputGeneration = -1;
     }
+  }
+
+  /** Translates the DNA chunks in the worker and sweeps the protein model over the kept frames. */
+  private async runProteinCompanion(batchSizes: number[], settings: SweepSettingsState, isCurrent: () => boolean): Promise<CompanionSweep | null> {
+    this.phase = 'preparing';
+    this.statusText = 'Translating the DNA chunks in six frames…';
+    const proteins = await this.client.call('Translating the input', INPUT_TIMEOUT_MS, (api) => api.translateInput());
+    this.loadedInputKind = 'protein';
+    await this.loadModel(this.proteinModelId);
+    if (!isCurrent()) return null;
+    this.sweepLabel = `ESM-2 on the translated frames (${this.proteinModelId})`;
+    const companion = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.companionPoints = points));
+    const sweep = this.sweepReport(settings, companion.cancelled);
+    return {
+      role: 'protein half of the pipeline: ESM-2 on the six-frame translations of the DNA chunks',
+      model: this.model as ModelReport,
+      input: stripNotices(proteins),
+      sweep,
+      points: companion.points,
+      recommendation: recommendBatchSize(companion.points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom, cancelled: sweep.cancelled }),
+    };
   }
 
   /** Sweeps the loaded model over `batchSizes`, replacing the worker when a probe hangs. */
@@ -249,6 +307,7 @@ export class ProfilerState {
       warmupRuns: settings.warmupRuns,
       headroom: settings.headroom,
       minRuns: settings.minRuns,
+      maxRuns: settings.maxRuns,
       maxTimePerPointMs: settings.maxTimePerPointMs,
       storageBufferCacheMode: this.storageBufferCacheMode,
       cancelled,
@@ -263,6 +322,16 @@ export class ProfilerState {
   }
 
   private async prepareWorker(): Promise<void> {
+    await this.ensureBackend();
+    if (!this.input || this.inputGeneration !== this.client.generation || this.loadedInputKind !== this.inputKind) {
+      this.statusText = 'Reading the input…';
+      await this.loadInput();
+      if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
+    }
+    await this.loadModel(this.modelId);
+  }
+
+  private async ensureBackend(): Promise<void> {
     const generation = this.client.generation;
     const needsInit =
       !this.initializedBackend || this.initializedBackend.backend !== this.backend || this.initializedBackend.generation !== generation;
@@ -273,12 +342,6 @@ export class ProfilerState {
       this.environment = await this.client.call('Starting the backend', INPUT_TIMEOUT_MS, (api) => api.initialize(this.backend));
       this.initializedBackend = { backend: this.backend, generation: this.client.generation };
     }
-    if (!this.input || this.inputGeneration !== this.client.generation || this.loadedInputKind !== this.inputKind) {
-      this.statusText = 'Reading the input…';
-      await this.loadInput();
-      if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
-    }
-    await this.loadModel(this.modelId);
   }
 
   private async loadModel(modelId: string): Promise<void> {
@@ -315,7 +378,7 @@ function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResul
 }
 
 function stripNotices(summary: InputSummary): InputReport {
-  const { notices: _notices, skippedCount: _skipped, ...report } = summary;
+  const { notices: _notices, skippedCount: _skipped, longestSequenceTokens: _longest, ...report } = summary;
   return report;
 }
 

@@ -5,6 +5,7 @@ import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { MODEL_CATALOG, getModelConfig, modelInputKind } from '../models/catalog';
 import { LAST_CHUNK_POLICIES, type LastChunkPolicy } from '../sequences/chunking';
+import { checkModelFits } from '../models/feasibility';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -117,7 +118,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
       },
     });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)}. Run with --help for the options.`);
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message.replace(/\.+$/, '')}. Run with --help for the options.`);
   }
   const values = parsed.values;
 
@@ -165,6 +167,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     const proteinIds = MODEL_CATALOG.filter((model) => model.family === 'esm2').map((model) => model.id);
     throw new UsageError(`Invalid --protein-model "${options.proteinModelId}": expected an ESM-2 model, one of ${proteinIds.join(', ')}.`);
   }
+  const fit = checkModelFits(getModelConfig(modelId), { backend });
+  if (!fit.ok) throw new UsageError(fit.reason);
   if (!isDna) {
     const dnaOnly = (['chunk', 'last-chunk', 'with-proteins', 'protein-model', 'tokenizer', 'gc'] as const).filter((name) => values[name] !== undefined);
     if (dnaOnly.length > 0) throw new UsageError(`--${dnaOnly[0]} applies to DNA models only, and ${modelId} is a protein model. Use --model dnabert_s.`);

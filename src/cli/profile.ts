@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ProfileResult } from '../report/result';
 import { validateProfileResult } from '../report/schema';
@@ -16,6 +16,15 @@ import { buildApp, buildIsStale, serveApp } from './server';
 import { formatResultTable, formatSummary } from './table';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/** Error of a run that still produced a result, such as a failed protein half of a DNA pipeline run. */
+let lastRunError: string | null = null;
+
+/** Returns the first line of an error from the page, without Playwright's "page.evaluate: Error:" prefix. */
+function cleanBrowserError(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0].replace(/^page\.evaluate: /, '').replace(/^Error: /, '');
+}
 
 async function waitForInput(page: Page, timeoutMs: number): Promise<void> {
   await page.waitForFunction(
@@ -28,7 +37,6 @@ async function waitForInput(page: Page, timeoutMs: number): Promise<void> {
   );
   const snapshot = await page.evaluate(() => window.batchProfiler!.snapshot());
   if (snapshot.inputError) throw new Error(`The input was rejected: ${snapshot.inputError}`);
-  log(`Input: ${snapshot.inputCount} sequences.`);
 }
 
 /**
@@ -50,7 +58,8 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
     const page = await browser.newPage();
     page.on('pageerror', (error) => log(`[page error] ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error') log(`[browser] ${message.text()}`);
+      // onnxruntime-web prints its own warnings through console.error, with terminal colour codes.
+      if (message.type() === 'error') log(`[browser] ${message.text().replace(/\u001b\[[0-9;]*m/g, '')}`);
     });
     await page.goto(url);
     await page.waitForFunction(() => window.batchProfiler !== undefined, undefined, { timeout: 60_000 });
@@ -104,6 +113,7 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
       );
     }
     await waitForInput(page, 300_000);
+    log(`Input: ${await page.evaluate(() => window.batchProfiler!.snapshot().inputCount)} sequences.`);
 
     // 3. Sweep with progress.
     let lastStatus = '';
@@ -111,7 +121,11 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
       page
         .evaluate(() => window.batchProfiler!.snapshot())
         .then((snapshot) => {
-          const status = `${snapshot.statusText || snapshot.phase} (${snapshot.pointCount} batch sizes measured)`;
+          const progress = snapshot.progress;
+          const status =
+            snapshot.phase === 'running' && progress
+              ? `${progress.sweep ? `${progress.sweep}: ` : ''}probe ${progress.index + 1} of ${progress.total}, batch size ${progress.batchSize}`
+              : snapshot.statusText || snapshot.phase;
           if (status !== lastStatus) log(status);
           lastStatus = status;
         })
@@ -119,6 +133,7 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
     }, 2000);
     try {
       const result = await page.evaluate(() => window.batchProfiler!.run());
+      lastRunError = await page.evaluate(() => window.batchProfiler!.snapshot().runError);
       return validateProfileResult(result);
     } finally {
       clearInterval(progressTimer);
@@ -148,6 +163,10 @@ async function main(): Promise<number> {
     log(`FASTA file not found: ${resolve(options.fastaPath)}. Check the path given to --fasta.`);
     return 2;
   }
+  if (options.outputPath && !existsSync(dirname(resolve(options.outputPath)))) {
+    log(`The folder for --output does not exist: ${dirname(resolve(options.outputPath))}. Create it or choose another path.`);
+    return 2;
+  }
   if (options.tokenizerPath && !existsSync(options.tokenizerPath)) {
     log(`Tokenizer file not found: ${resolve(options.tokenizerPath)}. Check the path given to --tokenizer.`);
     return 2;
@@ -159,6 +178,7 @@ async function main(): Promise<number> {
   });
   try {
     const result = await Promise.race([profile(options), timeout]);
+    const runError = lastRunError;
     process.stdout.write(`${formatSummary(result)}\n\n${formatResultTable(result)}\n\n`);
     process.stdout.write(`Recommendation: ${result.recommendation.recommendedBatchSize ?? 'none'} ${result.sweep.unit} per batch. ${result.recommendation.reason}\n`);
     for (const companion of result.companions ?? []) {
@@ -173,9 +193,13 @@ async function main(): Promise<number> {
       await writeFile(options.outputPath, resultToJson(result));
       log(`Wrote ${resolve(options.outputPath)}`);
     }
+    if (runError) {
+      log(runError);
+      return 1;
+    }
     return 0;
   } catch (error) {
-    log(`Profiling failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(`Profiling failed: ${cleanBrowserError(error)}`);
     return 1;
   } finally {
     clearTimeout(timer);

@@ -87,6 +87,10 @@ function describeCeiling(sorted: readonly PointResult[], maxBatchSize: number, o
   if (options.cancelled) {
     return `${largest}. The sweep was cancelled before any batch size failed, so the real limit may be higher.`;
   }
+  const exhausted = sorted.find((point) => point.inputExhausted);
+  if (exhausted) {
+    return `${largest}. The input ran out at ${formatAmount(exhausted.batchSize, options.unit)}: it has too few sequences to fill larger batches, so the sweep stopped there and the real limit may be higher. Load more sequences to test larger batches.`;
+  }
   return `${largest}, the end of the range, without a failure, so the real limit may be higher.`;
 }
 

@@ -58,7 +58,8 @@ export interface SweepOutcome {
  * Probes each batch size in order.
  * 1. Before each probe, stop if the caller asked to, and report progress.
  * 2. Record the point, whatever its status.
- * 3. Stop at the first failure that larger batches would repeat (out of memory, buffer limit, device lost).
+ * 3. Stop at the first failure that larger batches would repeat (out of memory, buffer limit, device lost),
+ *    or after a batch that took the whole input, since larger ones would run the same batch.
  */
 export async function runSweep(
   batchSizes: number[],
@@ -89,8 +90,9 @@ export async function runSweep(
     points.push(point);
     callbacks.onPoint?.(point, index);
 
-    // 3. Stop at a ceiling.
+    // 3. Stop at a ceiling, or where the input cannot fill larger batches.
     if (STOPPING_STATUSES.has(point.status)) return { points, cancelled: false, stoppedBy: point };
+    if (point.inputExhausted) return { points, cancelled: false, stoppedBy: null };
   }
   return { points, cancelled: false, stoppedBy: null };
 }

@@ -116,6 +116,8 @@ export interface SweepReport {
   /** Fraction of the largest working batch that is recommended (0.8 keeps 20% headroom). */
   headroom: number;
   minRuns: number;
+  /** Timed runs after which a point stops even under its time cap. */
+  maxRuns?: number;
   /** Per-point time cap for the timed runs, after the warm-up. */
   maxTimePerPointMs: number;
   /** onnxruntime-web storage buffer cache mode that the peak-memory figures were measured under. */
@@ -144,6 +146,13 @@ export interface PointResult {
   /** Peak bytes of live GPU buffers during the point, counted at allocation; null on WASM. */
   peakBytes: number | null;
   warmupMs: number | null;
+  /**
+   * True when the input could not fill this batch size: a token budget that takes every sequence, so
+   * larger budgets would run the same batch. The sweep stops after such a point.
+   */
+  inputExhausted?: boolean;
+  /** Sequences used more than once to fill a batch of this many sequences, because the input has fewer. */
+  repeatedSequences?: number;
 }
 
 export interface Recommendation {

@@ -139,6 +139,7 @@ const SweepSchema = v.pipe(
     warmupRuns: nonNegativeInteger(),
     headroom: v.pipe(v.number(HEADROOM), v.finite(HEADROOM), v.gtValue(0, HEADROOM), v.maxValue(1, HEADROOM)),
     minRuns: positiveInteger(),
+    maxRuns: v.optional(positiveInteger()),
     maxTimePerPointMs: nonNegativeNumber(),
     storageBufferCacheMode: stringSchema(),
     cancelled: v.boolean('expected true or false'),
@@ -166,6 +167,8 @@ const PointSchema = objectSchema({
   tokensPerSecond: v.nullable(nonNegativeNumber(NON_NEGATIVE_OR_NULL)),
   peakBytes: v.nullable(nonNegativeInteger(NON_NEGATIVE_INTEGER_OR_NULL)),
   warmupMs: v.nullable(nonNegativeNumber(NON_NEGATIVE_OR_NULL)),
+  inputExhausted: v.optional(v.boolean('expected true or false')),
+  repeatedSequences: v.optional(nonNegativeInteger()),
 });
 
 const RecommendationSchema = objectSchema({

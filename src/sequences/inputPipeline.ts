@@ -18,6 +18,8 @@ export interface InputSummary extends InputReport {
   /** Records that were read but left out, for example for characters outside the model's alphabet. */
   skippedCount: number;
   notices: InputNotice[];
+  /** Longest encoded sequence in tokens, special tokens included. */
+  longestSequenceTokens: number;
 }
 
 /** Model-ready input: sequences, their token ids, and the summary. */
@@ -67,6 +69,7 @@ export function prepareProteinInput(records: FastaRecord[], origin: InputOrigin,
       truncatedCount: proteins.truncatedCount,
       skippedCount: proteins.skippedCount,
       notices: [...origin.notices, ...proteins.notices],
+      longestSequenceTokens: longestOf(encoded),
     },
   };
 }
@@ -127,6 +130,7 @@ export function prepareDnaInput(records: FastaRecord[], origin: InputOrigin, pre
       truncatedCount,
       skippedCount: dna.skippedCount,
       notices,
+      longestSequenceTokens: longestOf(encoded),
       dna: {
         recordCount: dna.records.length,
         chunkLengthBp: preparation.chunkLengthBp,
@@ -159,6 +163,12 @@ export function translateDnaInput(dnaInput: PreparedInput, maxResidues: number):
     framesDropped: translated.droppedFrameCount,
   };
   return proteins;
+}
+
+function longestOf(encoded: readonly Int32Array[]): number {
+  let longest = 0;
+  for (const ids of encoded) longest = Math.max(longest, ids.length);
+  return longest;
 }
 
 /**

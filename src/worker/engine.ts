@@ -257,6 +257,14 @@ export class ProfilerEngine implements ProfilerApi {
         ? selectTokenBudgetBatch(input.lengthsTokens, request.batchSize)
         : selectSequenceBatch(input.lengthsTokens, request.batchSize);
     const point = unmeasuredPoint(request.batchSize, 'ok', batch);
+    if (request.unit === 'tokens' && batch.paddedTokens > request.batchSize) {
+      point.message = `The budget is below the longest sequence (${batch.paddedLength} tokens with its special tokens), so that sequence runs alone, over the budget, as fair-esm batches it.`;
+    }
+    if (request.unit === 'tokens' && batch.sequences === input.encoded.length) point.inputExhausted = true;
+    if ('repeatedSequences' in batch && typeof batch.repeatedSequences === 'number' && batch.repeatedSequences > 0) {
+      point.repeatedSequences = batch.repeatedSequences;
+      point.message = `The input has only ${input.encoded.length} sequences, so ${batch.repeatedSequences} of the ${batch.sequences} in this batch are repeats.`;
+    }
 
     // 2. Warm-up and timed runs.
     try {
@@ -363,6 +371,8 @@ export class ProfilerEngine implements ProfilerApi {
       this.session = await this.ort.InferenceSession.create(model.built.modelBytes, {
         executionProviders,
         graphOptimizationLevel: 'all',
+        // 3 = error: ORT's routine warnings about shape ops placed on the CPU would otherwise reach the console as errors.
+        logSeverityLevel: 3,
         externalData: model.built.externalData.length > 0 ? model.built.externalData : undefined,
       });
     } catch (error) {

@@ -9,7 +9,8 @@ import { ProfilerEngine } from './engine';
 
 // The app serves ORT's wasm runtime itself from /ort/ (copied there by the Vite config); no CDN.
 ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, self.location.origin).href;
-ort.env.logLevel = 'warning';
+// 'error' keeps ORT's routine node-placement warnings out of the console, where they read like failures.
+ort.env.logLevel = 'error';
 // Set here rather than left to ORT, so that the environment report states the real count from the start.
 // Threads need SharedArrayBuffer, which only cross-origin-isolated pages have.
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1;

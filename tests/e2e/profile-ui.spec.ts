@@ -3,6 +3,7 @@ import { expect, test } from '@playwright/test';
 import { validateProfileResult } from '../../src/report/schema';
 import { recommendBatchSize } from '../../src/profiling/recommend';
 import { SHORT_SYNTHETIC, configure, fillNumber, openProfiler } from './helpers';
+import { SAMPLE_RECOMMENDED_BATCH_SIZE, buildSampleResult } from '../unit/fixtures/sampleResult';
 
 test('page loads with the default model and synthetic input', async ({ page }) => {
   const errors: string[] = [];
@@ -102,4 +103,42 @@ test('damaged and foreign links show a clear message', async ({ page }) => {
   await expect(page.getByTestId('link-error')).toContainText('damaged');
   await page.goto('/#section-2');
   await expect(page.getByTestId('link-error')).toContainText('does not contain a batch-profiler report');
+});
+
+test('invalid settings keep the previous results', async ({ page }) => {
+  await openProfiler(page);
+  await configure(page, {
+    modelId: 'esm2_tiny',
+    backend: 'webgpu',
+    synthetic: SHORT_SYNTHETIC,
+    sweep: { unit: 'sequences', min: 1, max: 2, step: 1, maxTimePerPointMs: 100 },
+  });
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('recommendation')).toBeVisible({ timeout: 120_000 });
+
+  await fillNumber(page, 'sweep-max', 0);
+  await page.getByTestId('run-button').click();
+
+  await expect(page.getByTestId('run-error')).toContainText('To (0) must be a whole number, 1 or more.');
+  await expect(page.getByTestId('recommendation')).toBeVisible();
+  await expect(page.locator('[data-testid="results-table"] tbody tr')).toHaveCount(2);
+});
+
+test('saved JSON report opens read only', async ({ page }) => {
+  await openProfiler(page);
+  const report = buildSampleResult();
+
+  await page.getByTestId('open-report').setInputFiles({ name: 'saved.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(report)) });
+
+  await expect(page.getByTestId('shared-banner')).toBeVisible();
+  await expect(page.getByTestId('recommended-batch-size')).toHaveText(String(SAMPLE_RECOMMENDED_BATCH_SIZE));
+  await expect(page.locator('[data-testid="results-table"] tbody tr')).toHaveCount(report.points.length);
+});
+
+test('a file that is not a report shows what is wrong', async ({ page }) => {
+  await openProfiler(page);
+
+  await page.getByTestId('open-report').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
+
+  await expect(page.getByTestId('link-error')).toContainText('notes.json');
 });

@@ -128,8 +128,12 @@ describe('parseProfileArgs', () => {
     expect(parseProfileArgs(['--max=1024']).max).toBe(1024);
   });
 
-  it.each(MODEL_CATALOG.map((model) => ({ id: model.id })))('parseProfileArgs accepts model $id', ({ id }) => {
+  it.each(MODEL_CATALOG.filter((model) => model.id !== 'esm2_t36_3B').map((model) => ({ id: model.id })))('parseProfileArgs accepts model $id', ({ id }) => {
     expect(parseProfileArgs(['--model', id]).modelId).toBe(id);
+  });
+
+  it('parseProfileArgs rejects a model too large to load', () => {
+    expect(() => parseProfileArgs(['--model', 'esm2_t36_3B'])).toThrow('WebAssembly heap');
   });
 
   it.each([
