@@ -13,7 +13,7 @@ import { resultToJson } from '../report/export';
 import { parseProfileArgs, UsageError, USAGE, type ProfileOptions } from './args';
 import { launchChromium } from './browser';
 import { buildApp, buildIsStale, serveApp } from './server';
-import { formatResultTable, formatSummary } from './table';
+import { formatRecommendation, formatResultTable, formatSummary } from './table';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -180,11 +180,11 @@ async function main(): Promise<number> {
     const result = await Promise.race([profile(options), timeout]);
     const runError = lastRunError;
     process.stdout.write(`${formatSummary(result)}\n\n${formatResultTable(result)}\n\n`);
-    process.stdout.write(`Recommendation: ${result.recommendation.recommendedBatchSize ?? 'none'} ${result.sweep.unit} per batch. ${result.recommendation.reason}\n`);
+    process.stdout.write(`${formatRecommendation(result.recommendation, result.sweep.unit)}\n`);
     for (const companion of result.companions ?? []) {
       const view = { ...result, model: companion.model, input: companion.input, sweep: companion.sweep, points: companion.points, recommendation: companion.recommendation };
       process.stdout.write(`\n${companion.role}\n${formatSummary(view)}\n\n${formatResultTable(view)}\n\n`);
-      process.stdout.write(`Recommendation: ${companion.recommendation.recommendedBatchSize ?? 'none'} ${companion.sweep.unit} per batch. ${companion.recommendation.reason}\n`);
+      process.stdout.write(`${formatRecommendation(companion.recommendation, companion.sweep.unit)}\n`);
     }
     if (result.environment.adapter?.isFallbackAdapter) {
       process.stdout.write('Warning: the WebGPU adapter is a software fallback; these numbers do not describe a real GPU.\n');

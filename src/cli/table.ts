@@ -1,5 +1,5 @@
 /** Plain-text rendering of a result for the terminal. */
-import type { ProfileResult } from '../report/result';
+import type { BatchUnit, ProfileResult, Recommendation } from '../report/result';
 
 function cell(value: number | null, digits = 1): string {
   if (value === null) return '-';
@@ -54,4 +54,12 @@ export function formatSummary(result: ProfileResult): string {
       : []),
     `Sweep: ${result.sweep.unit} from ${result.sweep.min} to ${result.sweep.max} step ${result.sweep.step}${result.sweep.cancelled ? ' (cancelled)' : ''}`,
   ].join('\n');
+}
+
+/** Renders the recommendation line, e.g. "Recommendation: 3072 tokens per batch. <reason>". */
+export function formatRecommendation(recommendation: Recommendation, unit: BatchUnit): string {
+  const size = recommendation.recommendedBatchSize;
+  if (size === null) return `Recommendation: none. ${recommendation.reason}`;
+  const unitName = size === 1 ? unit.replace(/s$/, '') : unit;
+  return `Recommendation: ${size} ${unitName} per batch. ${recommendation.reason}`;
 }

@@ -42,7 +42,7 @@ test('headless command profiles esm2_tiny on WebGPU from a FASTA file', async ()
   ]);
   expect(code, stderr).toBe(0);
   expect(stdout).toContain('| batch |');
-  expect(stdout).toMatch(/Recommendation: \d+ sequences per batch/);
+  expect(stdout).toMatch(/Recommendation: \d+ sequences? per batch/);
 
   const result = validateProfileResult(JSON.parse(await readFile(outputPath, 'utf8')));
   expect(result.input.source).toBe('fasta');
