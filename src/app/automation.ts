@@ -7,6 +7,7 @@ import type { Backend, ProfileResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { ChunkSettings } from '../worker/api';
+import type { SearchStrategy } from '../profiling/search';
 
 export interface AutomationSettings {
   modelId?: string;
@@ -19,6 +20,9 @@ export interface AutomationSettings {
   chunking?: Partial<ChunkSettings>;
   withProteins?: boolean;
   proteinModelId?: string;
+  strategy?: SearchStrategy;
+  /** Simulated GPU memory such as "512MiB"; an empty string removes it. */
+  gpuBudget?: string;
 }
 
 export interface ProfilerAutomation {
@@ -58,6 +62,8 @@ export function installAutomation(profiler: ProfilerState): void {
       if (settings.sweep) profiler.sweep = { ...profiler.sweep, ...settings.sweep };
       if (settings.withProteins !== undefined) profiler.withProteins = settings.withProteins;
       if (settings.proteinModelId) profiler.proteinModelId = settings.proteinModelId;
+      if (settings.strategy) profiler.strategy = settings.strategy;
+      if (settings.gpuBudget !== undefined) profiler.gpuBudget = settings.gpuBudget;
       let reload = false;
       if (settings.chunking) {
         profiler.chunking = { ...profiler.chunking, ...settings.chunking };

@@ -13,7 +13,11 @@ import { checkModelFits } from '../models/feasibility';
 import { InvalidSettingError, validateSweepSettings } from './validateSettings';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
-import { runSweep, unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
+import { unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
+import { searchBatchSizes, type SearchStrategy } from '../profiling/search';
+import { fitMemoryModel, largestBatchWithin, memorySamplesFromPoints } from '../profiling/memoryModel';
+import { largestCandidateWithinLimits } from '../gpu/limits';
+import { parseByteSize } from '../gpu/budget';
 import { assembleResult } from '../report/assemble';
 import { validateProfileResult } from '../report/schema';
 
@@ -59,6 +63,10 @@ export class ProfilerState {
   proteinModelId = $state('esm2_t6_8M');
   tokenizer = $state.raw<TokenizerInfo>({ tokenCounts: 'estimated', source: null });
   tokenizerError = $state<string | null>(null);
+  /** How batch sizes are searched: every size in order, or a bracketing search with fewer probes. */
+  strategy = $state<SearchStrategy>('linear');
+  /** Simulated GPU memory, such as "8GiB"; empty for the device's own memory. WebGPU only. */
+  gpuBudget = $state('');
   /** Which sweep the progress bar describes, in a pipeline run of two sweeps. */
   sweepLabel = $state('');
   /** Points of the companion (protein) sweep while it runs. */
@@ -75,6 +83,8 @@ export class ProfilerState {
   environment = $state.raw<EnvironmentReport | null>(null);
   model = $state.raw<ModelReport | null>(null);
   storageBufferCacheMode = 'not applicable (wasm)';
+  private weightBufferBytes: number | null = null;
+  private lastSearch: SweepReport['search'] | null = null;
   result = $state.raw<ProfileResult | null>(null);
   runError = $state<{ name: string; message: string } | null>(null);
 
@@ -179,6 +189,7 @@ export class ProfilerState {
       validateSweepSettings(settings, this.input && this.loadedInputKind === this.inputKind ? this.input.longestSequenceTokens : null);
       const fit = checkModelFits(getModelConfig(this.modelId), { backend: this.backend });
       if (!fit.ok) throw new InvalidSettingError(fit.reason);
+      this.budgetBytes();
     } catch (error) {
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
       return;
@@ -201,6 +212,12 @@ export class ProfilerState {
       await this.prepareWorker();
       if (!isCurrent()) return;
       validateSweepSettings(settings, (this.input as InputSummary).longestSequenceTokens);
+      const budgetBytes = this.budgetBytes();
+      if (this.backend === 'webgpu') {
+        await this.client.call('Setting the GPU budget', INPUT_TIMEOUT_MS, (api) =>
+          api.setMemoryBudget(budgetBytes === null ? null : { budgetBytes, label: this.gpuBudget.trim() }),
+        );
+      }
 
       // 2. Sweep.
       this.sweepLabel = withProteins ? `DNABERT-S on the DNA chunks (${this.modelId})` : '';
@@ -269,7 +286,22 @@ export class ProfilerState {
     };
   }
 
-  /** Sweeps the loaded model over `batchSizes`, replacing the worker when a probe hangs. */
+  /** Returns the simulated GPU budget in bytes, or null for none. Throws InvalidSettingError for an unreadable size. */
+  private budgetBytes(): number | null {
+    const text = this.gpuBudget.trim();
+    if (text === '' || this.backend !== 'webgpu') return null;
+    try {
+      return parseByteSize(text);
+    } catch (error) {
+      throw new InvalidSettingError(`Simulated GPU memory: ${messageOf(error)}`);
+    }
+  }
+
+  /**
+   * Sweeps the loaded model over `batchSizes` with the chosen strategy, replacing the worker when a probe
+   * hangs. For `auto`, the prediction comes from the device's maxBufferSize and, under a simulated budget,
+   * from a memory model fitted to the first two probes.
+   */
   private async sweepOnce(
     batchSizes: number[],
     settings: SweepSettingsState,
@@ -279,31 +311,66 @@ export class ProfilerState {
     this.phase = 'running';
     this.statusText = '';
     let hung = false;
-    let points: PointResult[] = [];
-    const outcome = await runSweep(
-      batchSizes,
-      (batchSize) =>
-        this.probe(batchSize, settings).catch(async (error: unknown) => {
-          if (!(error instanceof WorkerTimeoutError)) throw error;
-          hung = true;
-          return timedOutPoint(batchSize, error);
-        }),
-      {
-        onProgress: (progress) => {
-          if (isCurrent()) this.progress = progress;
-        },
-        onPoint: (point) => {
-          points = [...points, point];
-          if (isCurrent()) showPoints(points);
-        },
-        shouldStop: () => this.stopRequested || hung || !isCurrent(),
+    const measured = new Map<number, PointResult>();
+    const probeOnce = async (batchSize: number): Promise<PointResult> => {
+      const known = measured.get(batchSize);
+      if (known) return known;
+      const point = await this.probe(batchSize, settings).catch(async (error: unknown) => {
+        if (!(error instanceof WorkerTimeoutError)) throw error;
+        hung = true;
+        return timedOutPoint(batchSize, error);
+      });
+      measured.set(batchSize, point);
+      if (isCurrent()) showPoints([...measured.values()].sort((a, b) => a.batchSize - b.batchSize));
+      return point;
+    };
+
+    const strategy = this.strategy;
+    const predicted = strategy === 'auto' ? await this.predictMaxBatchSize(batchSizes, settings, probeOnce) : null;
+    const outcome = await searchBatchSizes(batchSizes, probeOnce, {
+      strategy,
+      predictedMaxBatchSize: predicted,
+      onProgress: (progress) => {
+        if (isCurrent()) this.progress = { ...progress, elapsedMs: progress.elapsedMs, remainingMs: progress.remainingMs ?? null };
       },
-    );
-    return { ...outcome, cancelled: outcome.cancelled && !hung };
+      shouldStop: () => this.stopRequested || hung || !isCurrent(),
+    });
+    const points = [...measured.values()].sort((a, b) => a.batchSize - b.batchSize);
+    this.lastSearch = { strategy, probes: measured.size, elapsedMs: outcome.elapsedMs, predictedMaxBatchSize: predicted };
+    return {
+      points,
+      cancelled: outcome.cancelled && !hung,
+      stoppedBy: points.find((point) => point.batchSize === outcome.firstFailingBatchSize) ?? null,
+    };
+  }
+
+  private async predictMaxBatchSize(
+    batchSizes: number[],
+    settings: SweepSettingsState,
+    probeOnce: (batchSize: number) => Promise<PointResult>,
+  ): Promise<number | null> {
+    if (this.backend !== 'webgpu' || !this.environment?.limits.maxBufferSize) return null;
+    const shapes = await this.client.call('Planning batches', INPUT_TIMEOUT_MS, (api) => api.describeBatches(settings.unit, batchSizes));
+    const limits = { maxBufferSize: this.environment.limits.maxBufferSize, maxStorageBufferBindingSize: this.environment.limits.maxStorageBufferBindingSize };
+    let predicted = largestCandidateWithinLimits(getModelConfig(this.model?.id ?? this.modelId), shapes, limits);
+    const budgetBytes = this.budgetBytes();
+    if (budgetBytes !== null && batchSizes.length >= 2) {
+      // The first two probes feed the memory model; they are real points of the sweep.
+      for (const size of batchSizes.slice(0, 2)) await probeOnce(size);
+      const model = fitMemoryModel(memorySamplesFromPoints(await Promise.all(batchSizes.slice(0, 2).map(probeOnce))), {
+        fixedBytes: this.weightBufferBytes ?? undefined,
+      });
+      const byMemory = largestBatchWithin(model, budgetBytes, shapes);
+      predicted = predicted === null ? byMemory : Math.min(predicted, byMemory ?? predicted);
+    }
+    return predicted;
   }
 
   private sweepReport(settings: SweepSettingsState, cancelled: boolean): SweepReport {
+    const budgetBytes = this.budgetBytes();
     return {
+      ...(this.lastSearch ? { search: this.lastSearch } : {}),
+      ...(budgetBytes !== null ? { gpuBudgetBytes: budgetBytes } : {}),
       unit: settings.unit,
       min: settings.min,
       max: settings.max,
@@ -353,6 +420,7 @@ export class ProfilerState {
     const loaded = await this.client.call(`Loading ${modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(modelId));
     this.model = loaded.report;
     this.storageBufferCacheMode = loaded.storageBufferCacheMode;
+    this.weightBufferBytes = loaded.weightBufferBytes;
   }
 
   private async probe(batchSize: number, settings: SweepSettingsState): Promise<PointResult> {

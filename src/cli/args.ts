@@ -6,6 +6,8 @@ import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { MODEL_CATALOG, getModelConfig, modelInputKind } from '../models/catalog';
 import { LAST_CHUNK_POLICIES, type LastChunkPolicy } from '../sequences/chunking';
 import { checkModelFits } from '../models/feasibility';
+import { SEARCH_STRATEGIES, type SearchStrategy } from '../profiling/search';
+import { parseByteSize } from '../gpu/budget';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -39,6 +41,9 @@ export interface ProfileOptions {
   /** DNA models only: DNABERT-S tokenizer.json, for exact token counts. */
   tokenizerPath: string | null;
   gcContent: number | null;
+  strategy: SearchStrategy;
+  /** Simulated GPU memory, as given (e.g. "512MiB"), or null for the device's own. */
+  budget: string | null;
 }
 
 export const USAGE = `Usage: npm run profile -- [options]
@@ -67,6 +72,11 @@ DNA models (dnabert_s):
   --min-runs N          timed runs per batch size, at least (default ${DEFAULT_MEASURE_SETTINGS.minRuns})
   --max-runs N          timed runs per batch size, at most (default ${DEFAULT_MEASURE_SETTINGS.maxRuns})
   --time-cap-ms MS      time cap for the timed runs of one batch size, in ms (default ${DEFAULT_MEASURE_SETTINGS.maxTimePerPointMs})
+  --strategy NAME       how batch sizes are searched: linear (every size in order), power-bisect
+                        (double until a failure, then bisect) or auto (predict from the device
+                        limits, then bracket and bisect) (default linear)
+  --budget SIZE         simulate a GPU with SIZE of memory for buffers, e.g. 8GiB or 512MiB
+                        (webgpu only; default: the device's own memory)
   --output FILE         write the result JSON to FILE
   --timeout-min MIN     give up after MIN minutes (default 120)
   --rebuild             build the app even when dist/ looks current
@@ -114,6 +124,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         'protein-model': { type: 'string' },
         tokenizer: { type: 'string' },
         gc: { type: 'string' },
+        strategy: { type: 'string' },
+        budget: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -158,7 +170,20 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     proteinModelId: values['protein-model'] ?? 'esm2_t6_8M',
     tokenizerPath: values.tokenizer ?? null,
     gcContent: values.gc === undefined ? null : parseNumber('gc', values.gc, 0.5, { integer: false, min: 0, max: 1 }),
+    strategy: (values.strategy ?? 'linear') as SearchStrategy,
+    budget: values.budget ?? null,
   };
+  if (!SEARCH_STRATEGIES.includes(options.strategy)) {
+    throw new UsageError(`Invalid --strategy "${options.strategy}": expected ${SEARCH_STRATEGIES.join(', ')}.`);
+  }
+  if (options.budget !== null) {
+    if (backend !== 'webgpu') throw new UsageError('--budget simulates GPU memory, so it needs --backend webgpu.');
+    try {
+      parseByteSize(options.budget);
+    } catch (error) {
+      throw new UsageError(`Invalid --budget: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   if (!LAST_CHUNK_POLICIES.includes(options.lastChunk)) {
     throw new UsageError(`Invalid --last-chunk "${options.lastChunk}": expected one of ${LAST_CHUNK_POLICIES.join(', ')}.`);
   }

@@ -83,6 +83,8 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
         chunking: { chunkLengthBp: options.chunkLengthBp, lastChunk: options.lastChunk },
         withProteins: options.withProteins,
         proteinModelId: options.proteinModelId,
+        strategy: options.strategy,
+        gpuBudget: options.budget ?? '',
         synthetic: options.syntheticCount === null ? undefined : { count: options.syntheticCount },
         syntheticDna:
           options.syntheticCount === null && options.gcContent === null

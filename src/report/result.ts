@@ -124,6 +124,10 @@ export interface SweepReport {
   storageBufferCacheMode: string;
   /** True when the user stopped the sweep before it reached `max` or a failure. */
   cancelled: boolean;
+  /** How batch sizes were chosen: every size in order (linear), or a bracketing search that probes fewer. */
+  search?: { strategy: 'linear' | 'power-bisect' | 'auto'; probes: number; elapsedMs: number; predictedMaxBatchSize: number | null };
+  /** Simulated GPU memory for buffers, in bytes, when the run enforced one; absent for the device's own memory. */
+  gpuBudgetBytes?: number;
 }
 
 export interface PointResult {

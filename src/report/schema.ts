@@ -143,6 +143,15 @@ const SweepSchema = v.pipe(
     maxTimePerPointMs: nonNegativeNumber(),
     storageBufferCacheMode: stringSchema(),
     cancelled: v.boolean('expected true or false'),
+    search: v.optional(
+      objectSchema({
+        strategy: v.picklist(['linear', 'power-bisect', 'auto'], 'expected "linear", "power-bisect" or "auto"'),
+        probes: nonNegativeInteger(),
+        elapsedMs: nonNegativeNumber(),
+        predictedMaxBatchSize: v.nullable(positiveInteger(POSITIVE_INTEGER_OR_NULL)),
+      }),
+    ),
+    gpuBudgetBytes: v.optional(positiveInteger()),
   }),
   v.check((sweep) => sweep.min <= sweep.max, 'expected min ≤ max'),
 );

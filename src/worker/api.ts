@@ -7,6 +7,7 @@ import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { LastChunkPolicy } from '../sequences/chunking';
 import type { InputSummary } from '../sequences/inputPipeline';
+import type { BatchShape } from '../gpu/limits';
 
 export type { InputSummary } from '../sequences/inputPipeline';
 
@@ -66,6 +67,13 @@ export interface ProfilerApi {
   loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo>;
   /** Replaces the DNA input by the six-frame translations of its chunks, for the protein half of the pipeline. */
   translateInput(): Promise<InputSummary>;
+  /**
+   * Simulates a GPU with `budgetBytes` of buffer memory: allocations past it fail as out of memory, the
+   * way WebGPU fails. Null removes the budget. WebGPU backend only.
+   */
+  setMemoryBudget(request: { budgetBytes: number; label: string } | null): Promise<void>;
+  /** Returns the shape (sequences, padded length) of the batch each planned size would run, for predictions. */
+  describeBatches(unit: BatchUnit, batchSizes: number[]): Promise<BatchShape[]>;
   /** Generates or fetches the model graph and creates its session. */
   loadModel(modelId: string): Promise<LoadedModel>;
   /** Measures one batch size. Failures come back as a point with a failure status, not as an exception. */

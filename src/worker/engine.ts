@@ -4,10 +4,12 @@
  * directly in Node on the WASM backend, so onnxruntime-web is passed in rather than imported.
  */
 import type * as OrtModule from 'onnxruntime-web';
-import type { Backend, EnvironmentReport, PointResult } from '../report/result';
+import type { Backend, BatchUnit, EnvironmentReport, PointResult } from '../report/result';
 import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
 import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
+import { installMemoryBudget, type MemoryBudget } from '../gpu/budget';
+import type { BatchShape } from '../gpu/limits';
 import { classifyFailure, errorText } from '../gpu/classify';
 import { getModelConfig, modelInputKind, type ModelConfig } from '../models/catalog';
 import { buildModel, type BuiltModel } from '../models/build';
@@ -65,6 +67,8 @@ export class ProfilerEngine implements ProfilerApi {
   private gpu: AcquiredDevice | null = null;
   private tracker: GpuMemoryTracker | null = null;
   private deviceLost = false;
+  private budget: MemoryBudget | null = null;
+  private budgetRequest: { budgetBytes: number; label: string } | null = null;
   private lastOutOfMemoryMessage: string | undefined;
   private input: PreparedInput | null = null;
   private dnaSource: DnaSource | null = null;
@@ -137,6 +141,25 @@ export class ProfilerEngine implements ProfilerApi {
     });
   }
 
+  setMemoryBudget(request: { budgetBytes: number; label: string } | null): Promise<void> {
+    return this.enqueue(async () => {
+      this.budgetRequest = request;
+      this.budget?.uninstall();
+      this.budget = null;
+      if (request && this.gpu && this.tracker) this.budget = installMemoryBudget(this.gpu.device, request.budgetBytes, this.tracker, { label: request.label });
+    });
+  }
+
+  describeBatches(unit: BatchUnit, batchSizes: number[]): Promise<BatchShape[]> {
+    return this.enqueue(async () => {
+      const input = this.requireInput();
+      return batchSizes.map((batchSize) => {
+        const batch = unit === 'tokens' ? selectTokenBudgetBatch(input.lengthsTokens, batchSize) : selectSequenceBatch(input.lengthsTokens, batchSize);
+        return { batchSize, sequences: batch.sequences, paddedLength: batch.paddedLength };
+      });
+    });
+  }
+
   loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo> {
     return this.enqueue(async () => {
       let source: string;
@@ -192,8 +215,14 @@ export class ProfilerEngine implements ProfilerApi {
       this.model = { config, built };
 
       const sessionStartMs = performance.now();
+      this.budget?.takeRejection();
       await this.createSession();
       const sessionCreateMs = performance.now() - sessionStartMs;
+      const weightRejection = this.budget?.takeRejection() ?? null;
+      if (weightRejection !== null) {
+        await this.releaseSession();
+        throw new ModelLoadError(`The weights of ${config.id} do not fit the simulated GPU budget. ${weightRejection}`, { modelId: config.id });
+      }
       return {
         report: {
           id: config.id,
@@ -270,6 +299,8 @@ export class ProfilerEngine implements ProfilerApi {
     try {
       const session = await this.ensureSession();
       const feeds = this.makeFeeds(batch);
+      // Clears a rejection left from session creation, so that only this point's allocations count.
+      this.budget?.takeRejection();
       this.tracker?.resetPeak();
       let invalidMessage: string | null = null;
       const measured = await measureRuns(async () => {
@@ -277,6 +308,13 @@ export class ProfilerEngine implements ProfilerApi {
         invalidMessage ??= findInvalidValue(output.data);
       }, request);
       point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
+      const lateRejection = this.budget?.takeRejection() ?? null;
+      if (lateRejection !== null) {
+        point.status = 'oom';
+        point.message = `GPU out of memory: ${lateRejection}`;
+        await this.releaseSession();
+        return point;
+      }
       if (invalidMessage !== null) {
         point.status = 'invalid-output';
         point.message = invalidMessage;
@@ -298,7 +336,10 @@ export class ProfilerEngine implements ProfilerApi {
     } catch (error) {
       // 3. Failure.
       point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
-      const failure = classifyFailure(error, { deviceLost: this.deviceLost, outOfMemoryMessage: this.lastOutOfMemoryMessage });
+      const failure = classifyFailure(error, {
+        deviceLost: this.deviceLost,
+        outOfMemoryMessage: this.lastOutOfMemoryMessage ?? this.budget?.takeRejection() ?? undefined,
+      });
       point.status = failure.status;
       point.message = failure.message;
       await this.releaseSession();
@@ -390,6 +431,8 @@ export class ProfilerEngine implements ProfilerApi {
     this.gpu = await acquireDevice();
     this.deviceLost = false;
     this.tracker = new GpuMemoryTracker(this.gpu.device);
+    // A new device needs the budget installed again; it wraps createBuffer after the tracker.
+    this.budget = this.budgetRequest ? installMemoryBudget(this.gpu.device, this.budgetRequest.budgetBytes, this.tracker, { label: this.budgetRequest.label }) : null;
     const device = this.gpu.device;
     device.lost.then(() => {
       if (this.gpu?.device !== device) return;

@@ -28,6 +28,8 @@ describe('parseProfileArgs', () => {
       proteinModelId: 'esm2_t6_8M',
       tokenizerPath: null,
       gcContent: null,
+      strategy: 'linear',
+      budget: null,
     });
   });
 
@@ -84,6 +86,8 @@ describe('parseProfileArgs', () => {
       proteinModelId: 'esm2_t6_8M',
       tokenizerPath: null,
       gcContent: null,
+      strategy: 'linear',
+      budget: null,
     });
   });
 
@@ -105,6 +109,21 @@ describe('parseProfileArgs', () => {
       tokenizerPath: 'tokenizer.json',
       gcContent: 0.4,
     });
+  });
+
+  it('parseProfileArgs reads --strategy and --budget', () => {
+    const options = parseProfileArgs(['--model', 'esm2_tiny', '--strategy', 'auto', '--budget', '512MiB']);
+
+    expect(options.strategy).toBe('auto');
+    expect(options.budget).toBe('512MiB');
+  });
+
+  it.each([
+    [['--strategy', 'random'], 'Invalid --strategy "random"'],
+    [['--budget', '12 parsecs'], 'Invalid --budget'],
+    [['--backend', 'wasm', '--budget', '1GiB'], '--budget simulates GPU memory'],
+  ])('parseProfileArgs rejects search option %j', (argv, message) => {
+    expect(() => parseProfileArgs(argv)).toThrow(message);
   });
 
   it('parseProfileArgs reads --chunk none as whole sequences', () => {
