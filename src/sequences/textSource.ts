@@ -170,6 +170,7 @@ async function* decodeChunks(
         throw gzipError(error, fileName);
       }
       if (result.done) break;
+      if (result.value.includes(0)) throw binaryFileError(fileName);
 
       const text = decoder.decode(result.value, { stream: true });
       if (text.length > 0) yield text;
@@ -183,6 +184,14 @@ async function* decodeChunks(
     if (!finished) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
+}
+
+/** A NUL byte never occurs in FASTA text, but is common in binary files (images, archives, BAM). */
+function binaryFileError(fileName: string | undefined): InvalidFastaError {
+  return new InvalidFastaError(
+    `${describeInput(fileName)} is not a text file: it contains NUL bytes. Load a plain or gzip-compressed FASTA file.`,
+    { fileName },
+  );
 }
 
 function gzipError(cause: unknown, fileName: string | undefined): InvalidFastaError {

@@ -339,3 +339,11 @@ describe('readFasta notice cap', () => {
     expect(result.emptyRecordCount).toBe(50);
   });
 });
+
+describe('readFasta on binary input', () => {
+  it('readFasta rejects a file with NUL bytes as not text', async () => {
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]);
+
+    await expect(readFasta(bytes, { fileName: 'image.png' })).rejects.toThrow("is not a text file");
+  });
+});
