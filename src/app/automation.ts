@@ -29,6 +29,8 @@ export interface ProfilerAutomation {
   configure(settings: AutomationSettings): Promise<void>;
   /** Runs a profile and resolves with the result, or rejects with the run's error message. */
   run(): Promise<ProfileResult>;
+  /** Destroys the worker's GPU device, as a driver reset would, to test recovery. */
+  loseDevice(): Promise<void>;
   /** Runs the configured model once on the first `count` input sequences; data as a plain array. */
   forward(count: number): Promise<{ dims: number[]; data: number[] }>;
   snapshot(): {
@@ -83,6 +85,9 @@ export function installAutomation(profiler: ProfilerState): void {
       await profiler.run();
       if (profiler.result) return profiler.result;
       throw new Error(profiler.runError ? profiler.runError.message : `The run ended in phase "${profiler.phase}" without a result.`);
+    },
+    loseDevice() {
+      return profiler.loseDevice();
     },
     async forward(count) {
       const output = await profiler.forward(count);

@@ -315,11 +315,20 @@ export class ProfilerState {
     const probeOnce = async (batchSize: number): Promise<PointResult> => {
       const known = measured.get(batchSize);
       if (known) return known;
-      const point = await this.probe(batchSize, settings).catch(async (error: unknown) => {
-        if (!(error instanceof WorkerTimeoutError)) throw error;
-        hung = true;
-        return timedOutPoint(batchSize, error);
-      });
+      const probeGuarded = () =>
+        this.probe(batchSize, settings).catch(async (error: unknown) => {
+          if (!(error instanceof WorkerTimeoutError)) throw error;
+          hung = true;
+          return timedOutPoint(batchSize, error);
+        });
+      let point = await probeGuarded();
+      if (point.status === 'device-lost' && !hung) {
+        // A lost device is often a driver reset, not this batch's fault: the worker creates a new device
+        // and session, and the same batch size is tried once more before the sweep stops there.
+        const lostMessage = point.message ?? 'The GPU device was lost.';
+        point = await probeGuarded();
+        point = { ...point, message: `${point.status === 'ok' ? 'Recovered on a new device' : 'Retried on a new device'} after a device loss (${lostMessage})${point.message ? ` ${point.message}` : ''}` };
+      }
       measured.set(batchSize, point);
       if (isCurrent()) showPoints([...measured.values()].sort((a, b) => a.batchSize - b.batchSize));
       return point;
@@ -383,6 +392,11 @@ export class ProfilerState {
       storageBufferCacheMode: this.storageBufferCacheMode,
       cancelled,
     };
+  }
+
+  /** Destroys the worker's GPU device, as a driver reset would; the next probe recovers on a new device. */
+  async loseDevice(): Promise<void> {
+    await this.client.api.loseDevice();
   }
 
   /** Runs the chosen model once on the first `count` input sequences, on the chosen backend, for comparing backends. */

@@ -82,6 +82,11 @@ export interface ProfilerApi {
   forward(count: number): Promise<ForwardOutput>;
   /** Releases the session; the device stays for the next model. */
   releaseModel(): Promise<void>;
+  /**
+   * Destroys the GPU device, as a driver reset would. The next probe recovers on a new device. For tests
+   * of device-loss recovery; does nothing on WASM.
+   */
+  loseDevice(): Promise<void>;
   /** GPU bytes live now, for leak checks; null on WASM. */
   liveGpuBytes(): Promise<number | null>;
 }

@@ -264,6 +264,15 @@ export class ProfilerEngine implements ProfilerApi {
     });
   }
 
+  async loseDevice(): Promise<void> {
+    // Not queued: a real device loss arrives in the middle of whatever is running.
+    const device = this.gpu?.device;
+    if (!device) return;
+    device.destroy();
+    // The lost handler, registered when the device was acquired, has run once this resolves.
+    await device.lost;
+  }
+
   liveGpuBytes(): Promise<number | null> {
     return Promise.resolve(this.tracker ? this.tracker.liveBytes : null);
   }

@@ -25,3 +25,17 @@ test('simulated budget stops linear and auto at the same batch size', async ({ p
   expect(auto.sweep.search!.probes).toBeLessThan(linear.sweep.search!.probes);
   await expect(page.locator('[data-testid="results-table"] tbody tr[data-status="oom"]')).toHaveCount(1);
 });
+
+test('sweep recovers from a lost device and keeps earlier points', async ({ page }) => {
+  await openProfiler(page);
+  await configure(page, { modelId: 'esm2_tiny', backend: 'webgpu', synthetic: SHORT_SYNTHETIC, sweep: { ...QUICK_SWEEP, max: 6 }, strategy: 'linear', gpuBudget: '' });
+  const run = page.evaluate(() => window.batchProfiler!.run());
+  await page.waitForFunction(() => window.batchProfiler!.snapshot().pointCount >= 2, undefined, { timeout: 120_000 });
+
+  await page.evaluate(() => window.batchProfiler!.loseDevice());
+  const result: ProfileResult = await run;
+
+  expect(result.points.map((point) => point.batchSize)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(result.points.every((point) => point.status === 'ok')).toBe(true);
+  expect(result.recommendation.maxBatchSize).toBe(6);
+});
