@@ -38,7 +38,7 @@ export type RunPhase = 'idle' | 'preparing' | 'running' | 'done' | 'cancelled' |
 /**
  * Extra time a probe may take past its own time cap before the worker is considered hung, in ms. It is
  * generous because a software adapter needs minutes for one warm-up and three runs of esm2_t6_8M at
- * 1,000 tokens (measured on SwiftShader with 2 CPU cores); real hangs never settle at all.
+ * 1,000 tokens (measured on SwiftShader with 2 CPU cores). Real hangs never settle at all.
  */
 const PROBE_GRACE_MS = 900_000;
 /** Model generation and session creation for the largest built-in models take minutes on a CPU. */
@@ -63,11 +63,11 @@ export class ProfilerState {
   proteinModelId = $state('esm2_t6_8M');
   tokenizer = $state.raw<TokenizerInfo>({ tokenCounts: 'estimated', source: null });
   tokenizerError = $state<string | null>(null);
-  /** How batch sizes are searched: every size in order, or a bracketing search with fewer probes. */
+  /** Search strategy over batch sizes: every size in order, or a bracketing search with fewer probes. */
   strategy = $state<SearchStrategy>('linear');
   /** Simulated GPU memory, such as "8GiB"; empty for the device's own memory. WebGPU only. */
   gpuBudget = $state('');
-  /** Which sweep the progress bar describes, in a pipeline run of two sweeps. */
+  /** Name of the sweep that the progress bar describes, in a pipeline run of two sweeps. */
   sweepLabel = $state('');
   /** Points of the companion (protein) sweep while it runs. */
   companionPoints = $state.raw<PointResult[]>([]);
@@ -260,7 +260,7 @@ export class ProfilerState {
       this.phase = 'failed';
       this.statusText = '';
     } finally {
-      // The worker now holds translated proteins, so DNA input is read again before the next run.
+      // The worker now contains translated proteins, so DNA input is read again before the next run.
       if (withProteins && isCurrent()) this.inputGeneration = -1;
     }
   }

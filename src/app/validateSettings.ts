@@ -33,7 +33,7 @@ function requireWholeNumber(label: string, value: number, min: number): void {
 /**
  * Throws InvalidSettingError naming the first invalid setting by its label on the page.
  * `longestTokens` is the longest input sequence in tokens, special tokens included. A token budget below
- * it cannot hold that sequence, so fair-esm's rule runs it alone, over the budget; a range made only of
+ * it cannot hold that sequence, so fair-esm's rule runs it alone, over the budget. A range made only of
  * such budgets is rejected.
  */
 export function validateSweepSettings(settings: SettingsToCheck, longestTokens: number | null): void {
@@ -41,6 +41,7 @@ export function validateSweepSettings(settings: SettingsToCheck, longestTokens: 
   requireWholeNumber('From', settings.min, 1);
   requireWholeNumber('To', settings.max, 1);
   requireWholeNumber('Step', settings.step, 1);
+
   if (settings.max < settings.min) {
     throw new InvalidSettingError(`To (${settings.max}) is below From (${settings.min}). Set To to ${settings.min} or more.`);
   }
@@ -55,6 +56,7 @@ export function validateSweepSettings(settings: SettingsToCheck, longestTokens: 
       `To (${settings.max} ${unitLabel}) is below the longest input sequence, ${longestTokens} tokens with its special tokens, so every budget would run one sequence alone, over the budget. Set To to ${longestTokens} or more.`,
     );
   }
+
   if (!(settings.headroom > 0 && settings.headroom <= 1)) {
     throw new InvalidSettingError(`Headroom (${settings.headroom}) must be a fraction above 0 and at most 1, such as 0.8.`);
   }

@@ -186,7 +186,7 @@ async function* decodeChunks(
   }
 }
 
-/** A NUL byte never occurs in FASTA text, but is common in binary files (images, archives, BAM). */
+/** Builds the error for a binary file: a NUL byte never occurs in FASTA text, but is common in images, archives and BAM. */
 function binaryFileError(fileName: string | undefined): InvalidFastaError {
   return new InvalidFastaError(
     `${describeInput(fileName)} is not a text file: it contains NUL bytes. Load a plain or gzip-compressed FASTA file.`,
