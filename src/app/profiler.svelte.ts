@@ -10,7 +10,7 @@ import { DEFAULT_SYNTHETIC_DNA, type SyntheticDnaOptions } from '../sequences/sy
 import { getModelConfig, modelInputKind, type ModelInputKind } from '../models/catalog';
 import { recommendBatchSize } from '../profiling/recommend';
 import { checkModelFits } from '../models/feasibility';
-import { InvalidSettingError, validateSweepSettings } from './validateSettings';
+import { InvalidSettingError, validateSweepSettings, type SweepSettingsState } from './validateSettings';
 import { DEFAULT_MEASURE_SETTINGS } from '../profiling/measure';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
@@ -21,17 +21,7 @@ import { parseByteSize } from '../gpu/budget';
 import { assembleResult } from '../report/assemble';
 import { validateProfileResult } from '../report/schema';
 
-export interface SweepSettingsState {
-  unit: BatchUnit;
-  min: number;
-  max: number;
-  step: number;
-  headroom: number;
-  warmupRuns: number;
-  minRuns: number;
-  maxRuns: number;
-  maxTimePerPointMs: number;
-}
+export type { SweepSettingsState } from './validateSettings';
 
 export type RunPhase = 'idle' | 'preparing' | 'running' | 'done' | 'cancelled' | 'failed';
 

@@ -5,7 +5,8 @@
 import type { BatchUnit } from '../report/result';
 import { MAX_SWEEP_POINTS } from '../profiling/plan';
 
-export interface SettingsToCheck {
+/** Sweep and measurement settings as the page edits them. Counts are whole numbers; headroom is a fraction. */
+export interface SweepSettingsState {
   unit: BatchUnit;
   min: number;
   max: number;
@@ -36,7 +37,7 @@ function requireWholeNumber(label: string, value: number, min: number): void {
  * it cannot hold that sequence, so fair-esm's rule runs it alone, over the budget. A range made only of
  * such budgets is rejected.
  */
-export function validateSweepSettings(settings: SettingsToCheck, longestTokens: number | null): void {
+export function validateSweepSettings(settings: SweepSettingsState, longestTokens: number | null): void {
   const unitLabel = settings.unit === 'tokens' ? 'tokens' : 'sequences';
   requireWholeNumber('From', settings.min, 1);
   requireWholeNumber('To', settings.max, 1);

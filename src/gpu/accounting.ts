@@ -1,6 +1,6 @@
 /**
  * Counts GPU buffer allocations, since WebGPU has no memory query. onnxruntime-web's wasm glue calls
- * `device.createBuffer` from JavaScript, so wrapping it and `GPUBuffer.prototype.destroy` sees every
+ * `device.createBuffer` from JavaScript, so wrapping it and `GPUBuffer.prototype.destroy` counts every
  * buffer: weights, activations, uniforms and staging buffers.
  *
  * NOTE: the counts are requested bytes. Driver padding and alignment, and the wasm heap (up to 4 GiB),

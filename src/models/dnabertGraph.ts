@@ -15,7 +15,7 @@
 import { DNABERT_TOKEN_IDS, DNABERT_TOKEN_TYPES, type DnabertConfig } from './catalog';
 import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
 import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
-import { addGelu, addLayerNorm, addLinear } from './layers';
+import { addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
 
 export type BuildDnabertOptions = BuildModelOptions;
 
@@ -112,9 +112,7 @@ class DnabertGraphWriter {
 
   write(): void {
     const b = this.builder;
-    const inputIds = b.addInput('input_ids', 'int64', ['batch', 'sequence']);
-    const attentionMask = b.addInput('attention_mask', 'int64', ['batch', 'sequence']);
-    const maskFloat = b.op('Cast', [attentionMask], { to: attr.int(DATA_TYPES.float32) }, 'attention_mask_float');
+    const { inputIds, maskFloat } = addEncoderInputs(b);
 
     let hidden = this.embed(inputIds);
     const attentionBias = this.attentionBias(inputIds, maskFloat);

@@ -10,7 +10,7 @@ import { ESM_ALPHABET, ESM_PAD_ID } from '../sequences/protein';
 import type { Esm2Config } from './catalog';
 import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
 import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
-import { addGelu, addLayerNorm, addLinear } from './layers';
+import { addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
 
 export { DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES, type BuiltModel } from './generatedModel';
 
@@ -75,9 +75,7 @@ class Esm2GraphWriter {
 
   write(): void {
     const b = this.builder;
-    const inputIds = b.addInput('input_ids', 'int64', ['batch', 'sequence']);
-    const attentionMask = b.addInput('attention_mask', 'int64', ['batch', 'sequence']);
-    const maskFloat = b.op('Cast', [attentionMask], { to: attr.int(DATA_TYPES.float32) }, 'attention_mask_float');
+    const { inputIds, maskFloat } = addEncoderInputs(b);
 
     let hidden = this.embed(inputIds, maskFloat);
     const scoreBias = this.paddingScoreBias(maskFloat);

@@ -3,7 +3,7 @@
  * OnnxGraphBuilder with seeded weights.
  */
 import type { WeightGenerator } from './generatedModel';
-import { attr, type OnnxGraphBuilder } from './onnxBuilder';
+import { DATA_TYPES, attr, type OnnxGraphBuilder } from './onnxBuilder';
 
 /** Adds x·W + bias, with W stored as [inputSize, outputSize] and both drawn uniformly from ±1/√inputSize. */
 export function addLinear(
@@ -35,4 +35,12 @@ export function addGelu(builder: OnnxGraphBuilder, input: string): string {
   const erf = builder.op('Erf', [builder.op('Div', [input, builder.constantFloat32([Math.SQRT2], [])])]);
   const halfInput = builder.op('Mul', [input, builder.constantFloat32([0.5], [])]);
   return builder.op('Mul', [halfInput, builder.op('Add', [erf, builder.constantFloat32([1], [])])]);
+}
+
+/** Adds the inputs every generated encoder takes: int64 `input_ids` and `attention_mask`, and the mask cast to float. */
+export function addEncoderInputs(builder: OnnxGraphBuilder): { inputIds: string; attentionMask: string; maskFloat: string } {
+  const inputIds = builder.addInput('input_ids', 'int64', ['batch', 'sequence']);
+  const attentionMask = builder.addInput('attention_mask', 'int64', ['batch', 'sequence']);
+  const maskFloat = builder.op('Cast', [attentionMask], { to: attr.int(DATA_TYPES.float32) }, 'attention_mask_float');
+  return { inputIds, attentionMask, maskFloat };
 }

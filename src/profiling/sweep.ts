@@ -98,8 +98,8 @@ export async function runSweep(
 }
 
 /**
- * Estimates the time left, assuming a probe's time grows in proportion to its batch size (true for
- * throughput-bound runs; warm-up makes small batches cost relatively more, so this errs low early on).
+ * Estimates the time left, assuming a probe's time grows in proportion to its batch size, as it does
+ * for throughput-bound runs. Warm-up makes small batches cost relatively more, so early estimates run low.
  */
 export function estimateRemainingMs(batchSizes: number[], nextIndex: number, probeMs: number[]): number | null {
   if (probeMs.length === 0) return null;

@@ -64,7 +64,7 @@ export interface InputReport {
   synthetic?: { seed: number; count: number; minLength: number; maxLength: number; gcContent?: number };
   /** Sequence kind; absent in documents from before DNA input existed, which were all protein. */
   alphabet?: 'protein' | 'dna';
-  /** How DNA input was prepared for DNABERT-S. Lengths in `lengthStats` are then chunk lengths in bp. */
+  /** DNA preparation for DNABERT-S. Lengths in `lengthStats` are then chunk lengths in bp. */
   dna?: DnaInputReport;
   /** For proteins translated from DNA chunks: what the six-frame translation kept and dropped. */
   translation?: TranslationReport;
@@ -77,11 +77,11 @@ export interface DnaInputReport {
   chunkLengthBp: number | null;
   /** Handling of the short piece at a sequence end ('overlap', 'keep', 'drop' or 'merge'). */
   lastChunkPolicy: string;
-  /** Share of N among the bases the model sees, IUPAC ambiguity codes mapped to N included. */
+  /** Share of N among the bases given to the model, IUPAC ambiguity codes mapped to N included. */
   nFraction: number;
   /** "exact" with DNABERT-S's tokenizer.json, "estimated" (about 5 bp per token) without it. */
   tokenCounts: 'exact' | 'estimated';
-  /** Where the tokenizer came from (file name, URL or hub id), when one was loaded. */
+  /** Source of the loaded tokenizer (file name, URL or hub id); absent for estimated counts. */
   tokenizerSource?: string;
 }
 
@@ -96,7 +96,7 @@ export interface TranslationReport {
 
 /** A second sweep in the same report, such as ESM-2 on the translated frames of the DNA chunks. */
 export interface CompanionSweep {
-  /** What the companion sweep profiles, e.g. "protein half: six-frame translations of the DNA chunks". */
+  /** Role of the companion sweep, e.g. "protein half: six-frame translations of the DNA chunks". */
   role: string;
   model: ModelReport;
   input: InputReport;
@@ -124,14 +124,14 @@ export interface SweepReport {
   storageBufferCacheMode: string;
   /** True when the user stopped the sweep before it reached `max` or a failure. */
   cancelled: boolean;
-  /** How batch sizes were chosen: every size in order (linear), or a bracketing search that probes fewer. */
+  /** Search over batch sizes: every size in order (linear), or a bracketing search that probes fewer. */
   search?: { strategy: 'linear' | 'power-bisect' | 'auto'; probes: number; elapsedMs: number; predictedMaxBatchSize: number | null };
   /** Simulated GPU memory for buffers, in bytes, when the run enforced one; absent for the device's own memory. */
   gpuBudgetBytes?: number;
 }
 
 export interface PointResult {
-  /** The swept value: a sequence count or a token budget, as `sweep.unit` says. */
+  /** The swept value: a sequence count or a token budget, as `sweep.unit` names. */
   batchSize: number;
   /** Sequences in the batch that was run. */
   sequences: number;

@@ -46,7 +46,7 @@ export interface DnaPreparation {
   lastChunk?: LastChunkPolicy;
   tokenizer: DnaTokenizer;
   tokenizerSource?: string;
-  /** Longest token sequence the model takes, [CLS] and [SEP] included; longer ones are truncated. */
+  /** Maximum tokens per sequence, [CLS] and [SEP] included. Longer sequences are truncated. */
   maxTokens: number;
 }
 
@@ -173,7 +173,7 @@ function longestOf(encoded: readonly Int32Array[]): number {
 
 /**
  * Maps ids at or above `vocabSize` into it, in place, keeping the special ids below 5. Only test models with a
- * small vocabulary need this; DNABERT-S's own vocabulary (4096) holds every tokenizer id.
+ * small vocabulary need this; DNABERT-S's own vocabulary (4096) contains every tokenizer id.
  */
 export function foldIntoVocabulary(ids: BigInt64Array, vocabSize: number): void {
   const firstRegularId = 5n;

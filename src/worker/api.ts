@@ -11,7 +11,7 @@ import type { BatchShape } from '../gpu/limits';
 
 export type { InputSummary } from '../sequences/inputPipeline';
 
-/** How DNA is cut before DNABERT-S embeds it. */
+/** DNA chunking before DNABERT-S embeds it. */
 export interface ChunkSettings {
   /** Chunk length in bp (VirNucPro uses 300 or 500); null embeds each sequence whole. */
   chunkLengthBp: number | null;
@@ -24,7 +24,7 @@ export type InputRequest =
   | { kind: 'synthetic-dna'; options: SyntheticDnaOptions; chunking?: ChunkSettings }
   | { kind: 'fasta'; file: Blob; fileName: string; alphabet?: 'protein' | 'dna'; chunking?: ChunkSettings };
 
-/** Where a DNABERT-S tokenizer.json comes from. */
+/** Source of a DNABERT-S tokenizer.json. */
 export type TokenizerRequest =
   | { kind: 'file'; file: Blob; fileName: string }
   | { kind: 'url'; url: string }
@@ -61,7 +61,7 @@ export interface ForwardOutput {
 export interface ProfilerApi {
   /** Acquires the backend (and for WebGPU the device) and returns what the result records about it. */
   initialize(backend: Backend): Promise<EnvironmentReport>;
-  /** Reads and validates the input in the worker, so that large files never block the page. */
+  /** Reads and validates the input in the worker, so that reading a large file does not block the page. */
   loadInput(request: InputRequest): Promise<InputSummary>;
   /** Loads DNABERT-S's tokenizer.json, so that DNA token counts are exact; the loaded DNA input is encoded again. */
   loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo>;
