@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './src/cli/browser';
 
-const PORT = 4319;
+const PORT = Number(process.env.E2E_PORT ?? 4319);
 
 /**
  * End-to-end tests run the built app (`npm run build` first) in Chromium with WebGPU. On machines without

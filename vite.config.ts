@@ -47,7 +47,8 @@ export default defineConfig({
   preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022', chunkSizeWarningLimit: 2048 },
+  // BUILD_DIR lets two builds (for example two end-to-end runs on different ports) live side by side.
+  build: { target: 'es2022', chunkSizeWarningLimit: 2048, outDir: process.env.BUILD_DIR ?? 'dist' },
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
