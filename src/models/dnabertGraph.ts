@@ -5,30 +5,32 @@
  * outputs are not DNA embeddings. The layer structure follows MosaicBERT's `bert_layers.py`
  * (mosaicml/examples, examples/benchmarks/bert/src), whose module names the initializers keep.
  *
- * Inputs `input_ids` and `attention_mask` are int64 [batch, sequence]. Outputs:
- * - `last_hidden_state`, float32 [batch, sequence, hidden], the last layer's output with padded
- *   positions set to 0, as MosaicBERT returns them after unpadding.
- * - `pooled_embedding`, float32 [batch, hidden], the mean of `last_hidden_state` over the real tokens,
+ * Inputs `input_ids` and `attention_mask` are int64 [batch, sequence]. Outputs, float32 by default and
+ * float16 with the `dtype: 'float16'` option:
+ * - `last_hidden_state`, [batch, sequence, hidden], the last layer's output with padded positions set
+ *   to 0, as MosaicBERT returns them after unpadding.
+ * - `pooled_embedding`, [batch, hidden], the mean of `last_hidden_state` over the real tokens,
  *   [CLS] and [SEP] included. The DNABERT-2 usage example pools the same way, with torch.mean over the
  *   tokens of one unpadded sequence.
  */
 import { DNABERT_TOKEN_IDS, DNABERT_TOKEN_TYPES, type DnabertConfig } from './catalog';
-import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
-import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
-import { addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
+import { WeightGenerator, createModelBuilder, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
+import { DATA_TYPES, attr, type OnnxGraphBuilder } from './onnxBuilder';
+import { PADDING_SCORE_BIAS, addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
 
 export type BuildDnabertOptions = BuildModelOptions;
 
-/** BERT's LayerNorm epsilon, which MosaicBERT and DNABERT-2 keep. */
+/**
+ * BERT's LayerNorm epsilon, which MosaicBERT and DNABERT-2 keep. As a float16 value it would be 0, but
+ * `addLayerNorm` passes it as a float32 attribute in both graphs.
+ */
 const LAYER_NORM_EPSILON = 1e-12;
-/** Added to the scores of padded keys. exp(-1e9) is exactly 0 in float32, as is MosaicBERT's exp(-10000). */
-const PADDING_SCORE_BIAS = -1e9;
 
 /** Builds the DNABERT encoder for `config`. Throws RangeError when the shapes cannot form the graph. */
 export function buildDnabertModel(config: DnabertConfig, options: BuildDnabertOptions = {}): BuiltModel {
   validateShapes(config);
 
-  const builder = new OnnxGraphBuilder();
+  const builder = createModelBuilder(config.id, options);
   const weights = new WeightGenerator(options.seed ?? 1);
   new DnabertGraphWriter(builder, weights, config).write();
   return finishModel(builder, config.id, options);
@@ -122,16 +124,16 @@ class DnabertGraphWriter {
 
     const maskColumn = b.op('Unsqueeze', [maskFloat, b.constantInt64([2])]);
     const lastHiddenState = b.op('Mul', [hidden, maskColumn], {}, 'last_hidden_state');
-    b.addOutput(lastHiddenState, 'float32', ['batch', 'sequence', this.config.hidden]);
-    b.addOutput(this.meanPool(lastHiddenState, maskFloat), 'float32', ['batch', this.config.hidden]);
+    b.addOutput(lastHiddenState, b.floatType, ['batch', 'sequence', this.config.hidden]);
+    b.addOutput(this.meanPool(lastHiddenState, maskFloat), b.floatType, ['batch', this.config.hidden]);
   }
 
   /** Word embedding plus the token type 0 embedding, then LayerNorm. DNABERT has no position embedding. */
   private embed(inputIds: string): string {
     const b = this.builder;
     const { vocabSize, hidden } = this.config;
-    const wordTable = b.addFloat32Initializer('embeddings.word_embeddings.weight', [vocabSize, hidden], this.weights.uniform(1));
-    const typeTable = b.addFloat32Initializer(
+    const wordTable = b.addFloatInitializer('embeddings.word_embeddings.weight', [vocabSize, hidden], this.weights.uniform(1));
+    const typeTable = b.addFloatInitializer(
       'embeddings.token_type_embeddings.weight',
       [DNABERT_TOKEN_TYPES, hidden],
       this.weights.uniform(1),
@@ -144,25 +146,38 @@ class DnabertGraphWriter {
 
   /**
    * Returns the [batch, heads, sequence, sequence] bias that every layer adds to its attention scores:
-   * the ALiBi term −slope·|i − j|, computed from the run's sequence length, plus −1e9 for padded keys.
-   * It is built once per run, like MosaicBERT's combined ALiBi and padding mask.
+   * the ALiBi term −slope·|i − j|, computed from the run's sequence length, plus `PADDING_SCORE_BIAS`
+   * for padded keys. It is built once per run, like MosaicBERT's combined ALiBi and padding mask.
    */
   private attentionBias(inputIds: string, maskFloat: string): string {
     const b = this.builder;
     const sequenceLength = b.op('Shape', [inputIds], { start: attr.int(1), end: attr.int(2) }, 'sequence_length');
     const lengthScalar = b.op('Squeeze', [sequenceLength, b.constantInt64([0])]);
-    const lengthFloat = b.op('Cast', [lengthScalar], { to: attr.int(DATA_TYPES.float32) });
-    const positions = b.op('Range', [b.constantFloat32([0], []), lengthFloat, b.constantFloat32([1], [])], {}, 'positions');
+    const positions = this.positions(lengthScalar);
 
     const queryPositions = b.op('Unsqueeze', [positions, b.constantInt64([1])]);
     const distance = b.op('Abs', [b.op('Sub', [queryPositions, positions])]);
     const negativeSlopes = alibiSlopes(this.config.heads).map((slope) => -slope);
-    const alibi = b.op('Mul', [distance, b.constantFloat32(negativeSlopes, [this.config.heads, 1, 1])], {}, 'alibi_bias');
+    const alibi = b.op('Mul', [distance, b.constantFloat(negativeSlopes, [this.config.heads, 1, 1])], {}, 'alibi_bias');
 
-    const isPadding = b.op('Sub', [b.constantFloat32([1], []), maskFloat]);
-    const paddingBias = b.op('Mul', [isPadding, b.constantFloat32([PADDING_SCORE_BIAS], [])]);
+    const isPadding = b.op('Sub', [b.constantFloat([1], []), maskFloat]);
+    const paddingBias = b.op('Mul', [isPadding, b.constantFloat([PADDING_SCORE_BIAS[b.floatType]], [])]);
     const paddingColumns = b.op('Unsqueeze', [paddingBias, b.constantInt64([1, 2])], {}, 'padding_score_bias');
     return b.op('Add', [alibi, paddingColumns], {}, 'attention_bias');
+  }
+
+  /** Returns the token positions 0 … length − 1 as a vector of the graph's float type. */
+  private positions(lengthScalar: string): string {
+    const b = this.builder;
+    if (b.floatType === 'float32') {
+      const lengthFloat = b.op('Cast', [lengthScalar], { to: attr.int(DATA_TYPES.float32) });
+      return b.op('Range', [b.constantFloat32([0], []), lengthFloat, b.constantFloat32([1], [])], {}, 'positions');
+    }
+
+    // ONNX Range has no float16 type, so the float16 graph counts in int64 and casts. Float16 represents
+    // every integer up to 2048 exactly, so positions and distances stay exact up to 2048 tokens.
+    const indices = b.op('Range', [b.constantInt64([0], []), lengthScalar, b.constantInt64([1], [])]);
+    return b.op('Cast', [indices], { to: attr.int(DATA_TYPES[b.floatType]) }, 'positions');
   }
 
   /** Adds one post-LayerNorm layer: x = LN(x + attention(x)), then x = LN(x + gatedFeedForward(x)). */
@@ -184,7 +199,7 @@ class DnabertGraphWriter {
 
     const qkv = this.linear(`${prefix}.self.Wqkv`, input, hidden, 3 * hidden);
     const [query, key, value] = b.opWithOutputs('Split', [qkv], 3, { axis: attr.int(-1) });
-    const scaledQuery = b.op('Mul', [query, b.constantFloat32([this.headSize ** -0.5], [])]);
+    const scaledQuery = b.op('Mul', [query, b.constantFloat([this.headSize ** -0.5], [])]);
 
     const keysTransposed = b.op('Transpose', [this.splitHeads(key)], { perm: attr.ints([0, 1, 3, 2]) });
     const rawScores = b.op('MatMul', [this.splitHeads(scaledQuery), keysTransposed]);
@@ -204,7 +219,7 @@ class DnabertGraphWriter {
     const b = this.builder;
     const { hidden, ffn } = this.config;
     const bound = 1 / Math.sqrt(hidden);
-    const gatedWeight = b.addFloat32Initializer(`${prefix}.gated_layers.weight`, [hidden, 2 * ffn], this.weights.uniform(bound));
+    const gatedWeight = b.addFloatInitializer(`${prefix}.gated_layers.weight`, [hidden, 2 * ffn], this.weights.uniform(bound));
     const projected = b.op('MatMul', [input, gatedWeight]);
 
     const [gate, value] = b.opWithOutputs('Split', [projected], 2, { axis: attr.int(-1) });
@@ -228,7 +243,7 @@ class DnabertGraphWriter {
     const tokenAxis = b.constantInt64([1]);
     const summed = b.op('ReduceSum', [lastHiddenState, tokenAxis], { keepdims: attr.int(0) });
     const tokenCount = b.op('ReduceSum', [maskFloat, tokenAxis], { keepdims: attr.int(1) });
-    const divisor = b.op('Max', [tokenCount, b.constantFloat32([1], [])]);
+    const divisor = b.op('Max', [tokenCount, b.constantFloat([1], [])]);
     return b.op('Div', [summed, divisor], {}, 'pooled_embedding');
   }
 

@@ -4,13 +4,14 @@
  * architecture, so speed and memory do too, but the outputs are not protein embeddings.
  *
  * Inputs `input_ids` and `attention_mask` are int64 [batch, sequence]. The output `last_hidden_state` is
- * float32 [batch, sequence, hidden], after the final LayerNorm and without the language-model head.
+ * [batch, sequence, hidden], after the final LayerNorm and without the language-model head. It is
+ * float32, or float16 with the `dtype: 'float16'` option.
  */
 import { ESM_ALPHABET, ESM_PAD_ID } from '../sequences/protein';
 import type { Esm2Config } from './catalog';
-import { WeightGenerator, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
-import { DATA_TYPES, OnnxGraphBuilder, attr } from './onnxBuilder';
-import { addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
+import { WeightGenerator, createModelBuilder, finishModel, type BuildModelOptions, type BuiltModel } from './generatedModel';
+import { DATA_TYPES, attr, type OnnxGraphBuilder } from './onnxBuilder';
+import { PADDING_SCORE_BIAS, addEncoderInputs, addGelu, addLayerNorm, addLinear } from './layers';
 
 export { DEFAULT_EXTERNAL_DATA_THRESHOLD_BYTES, type BuiltModel } from './generatedModel';
 
@@ -27,15 +28,13 @@ const LAYER_NORM_EPSILON = 1e-5;
 const ROTARY_BASE = 10_000;
 /** ESM-2 masks 15 % of tokens during training and replaces 80 % of those with `<mask>`. */
 const TOKEN_DROPOUT_TRAIN_RATIO = 0.15 * 0.8;
-/** Added to the scores of padded keys. exp(-1e9) is exactly 0 in float32. */
-const PADDING_SCORE_BIAS = -1e9;
 const MASK_TOKEN_ID = ESM_ALPHABET.indexOf('<mask>');
 
 /** Builds the ESM-2 encoder for `config`. Throws RangeError when the shapes cannot form the graph. */
 export function buildEsm2Model(config: Esm2Config, options: BuildEsm2Options = {}): BuiltModel {
   validateShapes(config);
 
-  const builder = new OnnxGraphBuilder();
+  const builder = createModelBuilder(config.id, options);
   const weights = new WeightGenerator(options.seed ?? 1);
   const graph = new Esm2GraphWriter(builder, weights, config);
   graph.write();
@@ -85,7 +84,7 @@ class Esm2GraphWriter {
     }
 
     const output = this.layerNorm('emb_layer_norm_after', hidden, 'last_hidden_state');
-    b.addOutput(output, 'float32', ['batch', 'sequence', this.config.hidden]);
+    b.addOutput(output, b.floatType, ['batch', 'sequence', this.config.hidden]);
   }
 
   /**
@@ -97,32 +96,33 @@ class Esm2GraphWriter {
     const b = this.builder;
     const { vocabSize, hidden } = this.config;
     const fillUniform = this.weights.uniform(1);
-    const table = b.addFloat32Initializer('embed_tokens.weight', [vocabSize, hidden], (values) => {
+    const table = b.addFloatInitializer('embed_tokens.weight', [vocabSize, hidden], (values) => {
       fillUniform(values);
       // Like torch.nn.Embedding(padding_idx), the padding token's row is zero.
       values.fill(0, ESM_PAD_ID * hidden, (ESM_PAD_ID + 1) * hidden);
     });
     const embedded = b.op('Gather', [table, inputIds], { axis: attr.int(0) }, 'embed_tokens');
 
-    const one = b.constantFloat32([1], []);
-    const isMaskToken = b.op('Cast', [b.op('Equal', [inputIds, b.constantInt64([MASK_TOKEN_ID], [])])], { to: attr.int(DATA_TYPES.float32) });
+    const one = b.constantFloat([1], []);
+    const isMaskTokenBool = b.op('Equal', [inputIds, b.constantInt64([MASK_TOKEN_ID], [])]);
+    const isMaskToken = b.op('Cast', [isMaskTokenBool], { to: attr.int(DATA_TYPES[b.floatType]) });
     const rowAxis = b.constantInt64([1]);
     const maskTokenCount = b.op('ReduceSum', [isMaskToken, rowAxis], { keepdims: attr.int(1) });
     // An all-padding row has no real tokens, so the count is clamped to 1 to avoid 0 / 0.
     const realTokenCount = b.op('Max', [b.op('ReduceSum', [maskFloat, rowAxis], { keepdims: attr.int(1) }), one]);
     const observedRatio = b.op('Div', [maskTokenCount, realTokenCount]);
-    const rowScale = b.op('Div', [b.constantFloat32([1 - TOKEN_DROPOUT_TRAIN_RATIO], []), b.op('Sub', [one, observedRatio])]);
+    const rowScale = b.op('Div', [b.constantFloat([1 - TOKEN_DROPOUT_TRAIN_RATIO], []), b.op('Sub', [one, observedRatio])]);
 
     const kept = b.op('Mul', [maskFloat, b.op('Sub', [one, isMaskToken])]);
     const tokenScale = b.op('Unsqueeze', [b.op('Mul', [kept, rowScale]), b.constantInt64([2])]);
     return b.op('Mul', [embedded, tokenScale], {}, 'embeddings');
   }
 
-  /** Returns [batch, 1, 1, sequence] scores to add: 0 for real keys, -1e9 for padded keys. */
+  /** Returns [batch, 1, 1, sequence] scores to add: 0 for real keys, `PADDING_SCORE_BIAS` for padded keys. */
   private paddingScoreBias(maskFloat: string): string {
     const b = this.builder;
-    const isPadding = b.op('Sub', [b.constantFloat32([1], []), maskFloat]);
-    const bias = b.op('Mul', [isPadding, b.constantFloat32([PADDING_SCORE_BIAS], [])]);
+    const isPadding = b.op('Sub', [b.constantFloat([1], []), maskFloat]);
+    const bias = b.op('Mul', [isPadding, b.constantFloat([PADDING_SCORE_BIAS[b.floatType]], [])]);
     return b.op('Unsqueeze', [bias, b.constantInt64([1, 2])], {}, 'padding_score_bias');
   }
 
@@ -133,8 +133,8 @@ class Esm2GraphWriter {
     const tableDims = [ROTARY_TABLE_POSITIONS, this.headSize];
     const fillCos = (values: Float32Array): void => this.fillRotary(values, halfSize, Math.cos);
     const fillSin = (values: Float32Array): void => this.fillRotary(values, halfSize, Math.sin);
-    const cosTable = b.addFloat32Initializer(ROTARY_COS_NAME, tableDims, fillCos, { parameter: false });
-    const sinTable = b.addFloat32Initializer(ROTARY_SIN_NAME, tableDims, fillSin, { parameter: false });
+    const cosTable = b.addFloatInitializer(ROTARY_COS_NAME, tableDims, fillCos, { parameter: false });
+    const sinTable = b.addFloatInitializer(ROTARY_SIN_NAME, tableDims, fillSin, { parameter: false });
 
     const sequenceLength = b.op('Shape', [inputIds], { start: attr.int(1), end: attr.int(2) }, 'sequence_length');
     const start = b.constantInt64([0]);
@@ -145,7 +145,10 @@ class Esm2GraphWriter {
     };
   }
 
-  /** Fills row p with f(p · invFreq) for the two halves: invFreq[i] = 10000^(−2i / headSize). */
+  /**
+   * Fills row p with f(p · invFreq) for the two halves: invFreq[i] = 10000^(−2i / headSize). The angles and
+   * their cos and sin are computed in float64, so a float16 table only rounds the final values.
+   */
   private fillRotary(values: Float32Array, halfSize: number, f: (angle: number) => number): void {
     for (let position = 0; position < ROTARY_TABLE_POSITIONS; position += 1) {
       const row = position * this.headSize;
@@ -177,7 +180,7 @@ class Esm2GraphWriter {
     const b = this.builder;
     const { hidden } = this.config;
 
-    const query = b.op('Mul', [this.linear(`${prefix}.q_proj`, input, hidden, hidden), b.constantFloat32([this.headSize ** -0.5], [])]);
+    const query = b.op('Mul', [this.linear(`${prefix}.q_proj`, input, hidden, hidden), b.constantFloat([this.headSize ** -0.5], [])]);
     const key = this.linear(`${prefix}.k_proj`, input, hidden, hidden);
     const value = this.linear(`${prefix}.v_proj`, input, hidden, hidden);
 

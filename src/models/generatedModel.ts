@@ -3,7 +3,8 @@
  * generator and the step that encodes a finished graph.
  */
 import { createRng, type Rng } from '../sequences/random';
-import type { ExternalDataFile, OnnxGraphBuilder } from './onnxBuilder';
+import type { WeightDtype } from './counts';
+import { OnnxGraphBuilder, type ExternalDataFile } from './onnxBuilder';
 
 export interface BuiltModel {
   modelBytes: Uint8Array;
@@ -11,8 +12,13 @@ export interface BuiltModel {
   externalData: ExternalDataFile[];
   /** Parameters in the graph, without lookup tables such as the ESM-2 rotary tables. */
   parameterCount: number;
-  /** Float32 bytes of those parameters. */
+  /** Bytes of those parameters at `dtype`: 4 per parameter for float32, 2 for float16. */
   weightBytes: number;
+  /**
+   * Element type of the weights, activations and float outputs. The built-in builders always set it.
+   * Absent means float32, for graphs that tests assemble by hand.
+   */
+  dtype?: WeightDtype;
 }
 
 export interface BuildModelOptions {
@@ -20,6 +26,26 @@ export interface BuildModelOptions {
   seed?: number;
   /** Total initializer bytes above which the weights go into an external data file. */
   externalDataThresholdBytes?: number;
+  /**
+   * Element type of the weights, every float activation and the float outputs. float16 rounds the same
+   * seeded weights to nearest even and declares `last_hidden_state` float16, as fp16 ONNX exports do.
+   * Default float32.
+   */
+  dtype?: WeightDtype;
+}
+
+const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16'];
+
+/**
+ * Creates the graph builder for `options.dtype`. Throws RangeError on a dtype other than float32 or
+ * float16, which JavaScript callers can pass.
+ */
+export function createModelBuilder(modelId: string, options: BuildModelOptions): OnnxGraphBuilder {
+  const dtype = options.dtype ?? 'float32';
+  if (!WEIGHT_DTYPES.includes(dtype)) {
+    throw new RangeError(`Invalid dtype "${String(dtype)}" for model ${modelId}. Valid dtypes: ${WEIGHT_DTYPES.join(', ')}.`);
+  }
+  return new OnnxGraphBuilder({ floatType: dtype });
 }
 
 /**
@@ -42,6 +68,7 @@ export function finishModel(builder: OnnxGraphBuilder, id: string, options: Buil
     externalData: result.externalData,
     parameterCount: result.parameterCount,
     weightBytes: result.parameterBytes,
+    dtype: builder.floatType,
   };
 }
 

@@ -1,13 +1,15 @@
 /**
  * A small ONNX graph builder over the protobufjs classes of onnx-proto. It names node outputs itself,
- * deduplicates constants, fills initializers lazily and, above a size threshold, moves initializers
- * into one external data file, which keeps the protobuf under its 2 GB limit.
+ * deduplicates constants, fills initializers lazily (storing float ones as float32 or float16) and,
+ * above a size threshold, moves initializers into one external data file, which keeps the protobuf
+ * under its 2 GB limit.
  */
 // onnx-proto is a CommonJS module whose `module.exports` is `{ onnx }`, so Node's ES module loader (tsx,
 // bundle-free scripts) exposes only its default export, and `import { onnx } from 'onnx-proto'` fails
 // there. The default import works in Node, Vite and Vitest alike, and TypeScript still resolves the
 // namespace types through it.
 import onnxProto from 'onnx-proto';
+import { float32ArrayToFloat16Bits, float32ToFloat16Bits } from './float16';
 
 const { onnx } = onnxProto;
 
@@ -22,13 +24,19 @@ const DEFAULT_OPSET = 17;
 /** Byte alignment of each tensor in the external data file, so any typed array can view it. */
 const EXTERNAL_DATA_ALIGNMENT_BYTES = 64;
 
-export type ElementType = 'float32' | 'int64';
+export type ElementType = 'float32' | 'float16' | 'int64';
+
+/** Element type of a graph's float initializers, constants and activations. */
+export type FloatElementType = 'float32' | 'float16';
 
 /** ONNX TensorProto.DataType codes, for tensors and for the `to` attribute of Cast. */
 export const DATA_TYPES: Record<ElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
 };
+
+const BYTES_PER_ELEMENT: Record<FloatElementType, number> = { float32: 4, float16: 2 };
 
 /** An attribute value with its ONNX type, built by the `attr` helpers. */
 export type Attribute =
@@ -47,7 +55,10 @@ export const attr = {
   string: (value: string): Attribute => ({ type: 'string', value }),
 };
 
-/** Writes an initializer's values into storage that the builder allocated, already zeroed. */
+/**
+ * Writes an initializer's values into float32 storage that the builder allocated, already zeroed. For a
+ * float16 initializer the builder then rounds the values to float16.
+ */
 export type Float32Fill = (values: Float32Array) => void;
 
 export interface InitializerOptions {
@@ -82,10 +93,22 @@ export interface BuildResult {
   initializerBytes: number;
 }
 
+export interface GraphBuilderOptions {
+  /** ONNX opset of the default domain. Default 17. */
+  opsetVersion?: number;
+  /**
+   * Element type of the graph's float values. `addFloatInitializer` and `constantFloat` use it, and graph
+   * writers read it from `floatType` for Cast targets and outputs, so one writer builds both a float32
+   * and a float16 graph. Default float32.
+   */
+  floatType?: FloatElementType;
+}
+
 interface PendingInitializer {
   name: string;
   dims: number[];
   elementCount: number;
+  elementType: FloatElementType;
   fill: Float32Fill;
   parameter: boolean;
 }
@@ -98,10 +121,17 @@ export class OnnxGraphBuilder {
   private readonly initializers: PendingInitializer[] = [];
   private readonly usedNames = new Set<string>();
   private readonly constantsByKey = new Map<string, string>();
+  private float16Scratch = new Float32Array(0);
   private readonly opsetVersion: number;
+  /** Element type of the graph's float values, which graph writers use for Cast targets, outputs and weights. */
+  readonly floatType: FloatElementType;
 
-  constructor(options: { opsetVersion?: number } = {}) {
+  constructor(options: GraphBuilderOptions = {}) {
     this.opsetVersion = options.opsetVersion ?? DEFAULT_OPSET;
+    this.floatType = options.floatType ?? 'float32';
+    if (!Object.hasOwn(BYTES_PER_ELEMENT, this.floatType)) {
+      throw new RangeError(`Invalid float type "${String(this.floatType)}" for an ONNX graph. Valid types: float32, float16.`);
+    }
   }
 
   /** Declares a graph input. A string dimension is symbolic, such as "batch". */
@@ -122,10 +152,15 @@ export class OnnxGraphBuilder {
    * values are copied once more by the protobuf encoder.
    */
   addFloat32Initializer(name: string, dims: number[], fill: Float32Fill, options: InitializerOptions = {}): string {
-    this.claimName(name);
-    const elementCount = dims.reduce((total, dim) => total * dim, 1);
-    this.initializers.push({ name, dims: [...dims], elementCount, fill, parameter: options.parameter ?? true });
-    return name;
+    return this.addInitializer('float32', name, dims, fill, options);
+  }
+
+  /**
+   * Declares an initializer of the builder's `floatType`. `fill` writes float32 values as for
+   * `addFloat32Initializer`. For float16, `build` rounds them to nearest even, one tensor at a time.
+   */
+  addFloatInitializer(name: string, dims: number[], fill: Float32Fill, options: InitializerOptions = {}): string {
+    return this.addInitializer(this.floatType, name, dims, fill, options);
   }
 
   /** Adds a Constant node with int64 values and returns its output name. Equal constants share one node. */
@@ -138,6 +173,16 @@ export class OnnxGraphBuilder {
   constantFloat32(values: number[], dims: number[] = [values.length]): string {
     const data = new Uint8Array(Float32Array.from(values).buffer);
     return this.constant('float32', dims, values, data);
+  }
+
+  /**
+   * Adds a Constant node of the builder's `floatType` and returns its output name. Float16 values are
+   * rounded to nearest even, so a value beyond ±65504 becomes ±Infinity. Pick constants that fit.
+   */
+  constantFloat(values: number[], dims: number[] = [values.length]): string {
+    if (this.floatType === 'float32') return this.constantFloat32(values, dims);
+    const data = new Uint8Array(Uint16Array.from(values, float32ToFloat16Bits).buffer);
+    return this.constant('float16', dims, values, data);
   }
 
   /** Adds a node with one output and returns the output name. `name` sets the node and output name. */
@@ -171,13 +216,16 @@ export class OnnxGraphBuilder {
     assertLittleEndian();
 
     let parameterCount = 0;
-    let initializerCount = 0;
+    let parameterBytes = 0;
+    let initializerBytes = 0;
     for (const pending of this.initializers) {
-      initializerCount += pending.elementCount;
-      if (pending.parameter) parameterCount += pending.elementCount;
+      const bytes = pending.elementCount * BYTES_PER_ELEMENT[pending.elementType];
+      initializerBytes += bytes;
+      if (pending.parameter) {
+        parameterCount += pending.elementCount;
+        parameterBytes += bytes;
+      }
     }
-    const parameterBytes = parameterCount * Float32Array.BYTES_PER_ELEMENT;
-    const initializerBytes = initializerCount * Float32Array.BYTES_PER_ELEMENT;
 
     const external = options.externalData;
     const useExternal = external !== undefined && initializerBytes > external.thresholdBytes;
@@ -199,16 +247,25 @@ export class OnnxGraphBuilder {
     return { modelBytes, externalData, parameterCount, parameterBytes, initializerBytes };
   }
 
+  private addInitializer(elementType: FloatElementType, name: string, dims: number[], fill: Float32Fill, options: InitializerOptions): string {
+    this.claimName(name);
+    const elementCount = dims.reduce((total, dim) => total * dim, 1);
+    this.initializers.push({ name, dims: [...dims], elementType, elementCount, fill, parameter: options.parameter ?? true });
+    return name;
+  }
+
   private fillEmbedded(): { tensors: TensorProtoInit[]; externalData: ExternalDataFile[] } {
     const tensors = this.initializers.map((pending) => {
-      const values = new Float32Array(pending.elementCount);
-      pending.fill(values);
-      return {
-        name: pending.name,
-        dims: pending.dims,
-        dataType: DATA_TYPES.float32,
-        rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-      };
+      let rawData: Uint8Array;
+      if (pending.elementType === 'float32') {
+        const values = new Float32Array(pending.elementCount);
+        pending.fill(values);
+        rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      } else {
+        const bits = this.fillFloat16(pending, new Uint16Array(pending.elementCount));
+        rawData = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
+      }
+      return { name: pending.name, dims: pending.dims, dataType: DATA_TYPES[pending.elementType], rawData };
     });
     return { tensors, externalData: [] };
   }
@@ -218,26 +275,43 @@ export class OnnxGraphBuilder {
     let totalBytes = 0;
     for (const pending of this.initializers) {
       offsets.push(totalBytes);
-      totalBytes = alignUp(totalBytes + pending.elementCount * Float32Array.BYTES_PER_ELEMENT, EXTERNAL_DATA_ALIGNMENT_BYTES);
+      totalBytes = alignUp(totalBytes + pending.elementCount * BYTES_PER_ELEMENT[pending.elementType], EXTERNAL_DATA_ALIGNMENT_BYTES);
     }
 
     const data = new Uint8Array(totalBytes);
     const tensors = this.initializers.map((pending, index) => {
-      const values = new Float32Array(data.buffer, offsets[index], pending.elementCount);
-      pending.fill(values);
+      let byteLength: number;
+      if (pending.elementType === 'float32') {
+        const values = new Float32Array(data.buffer, offsets[index], pending.elementCount);
+        pending.fill(values);
+        byteLength = values.byteLength;
+      } else {
+        byteLength = this.fillFloat16(pending, new Uint16Array(data.buffer, offsets[index], pending.elementCount)).byteLength;
+      }
       return {
         name: pending.name,
         dims: pending.dims,
-        dataType: DATA_TYPES.float32,
+        dataType: DATA_TYPES[pending.elementType],
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: path },
           { key: 'offset', value: String(offsets[index]) },
-          { key: 'length', value: String(values.byteLength) },
+          { key: 'length', value: String(byteLength) },
         ],
       };
     });
     return { tensors, externalData: [{ path, data }] };
+  }
+
+  /**
+   * Runs a float16 initializer's fill on zeroed float32 scratch storage and writes the rounded values into
+   * `target`. The scratch buffer grows to the largest float16 initializer and is reused.
+   */
+  private fillFloat16(pending: PendingInitializer, target: Uint16Array): Uint16Array {
+    if (this.float16Scratch.length < pending.elementCount) this.float16Scratch = new Float32Array(pending.elementCount);
+    const values = this.float16Scratch.subarray(0, pending.elementCount).fill(0);
+    pending.fill(values);
+    return float32ArrayToFloat16Bits(values, target);
   }
 
   private constant(elementType: ElementType, dims: number[], values: number[], data: Uint8Array): string {
