@@ -2,7 +2,7 @@
  * A small hook on `window` for the headless command and the end-to-end tests. It drives the same state
  * and actions as the buttons, so a headless run is the same profile as a run through the page.
  */
-import type { ProfilerState, SweepSettingsState } from './profiler.svelte';
+import type { Precision, ProfilerState, SweepSettingsState } from './profiler.svelte';
 import type { Backend, ProfileResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
@@ -23,6 +23,13 @@ export interface AutomationSettings {
   strategy?: SearchStrategy;
   /** Simulated GPU memory such as "512MiB"; an empty string removes it. */
   gpuBudget?: string;
+  /** Caps the device's maxBufferSize in bytes (null: the adapter's maximum). */
+  maxBufferSizeCap?: number | null;
+  /** False runs batches that are predicted to exceed maxBufferSize, to see the real failure. */
+  predictLimits?: boolean;
+  confirmRecommendation?: boolean;
+  captureKernelTimes?: boolean;
+  precision?: Precision;
 }
 
 export interface ProfilerAutomation {
@@ -31,6 +38,10 @@ export interface ProfilerAutomation {
   run(): Promise<ProfileResult>;
   /** Destroys the worker's GPU device, as a driver reset would, to test recovery. */
   loseDevice(): Promise<void>;
+  /** GPU bytes that the worker's buffers hold now; null on WASM or before the backend started. */
+  liveGpuBytes(): Promise<number | null>;
+  /** Releases the worker's session, as loading another model does. */
+  releaseModel(): Promise<void>;
   /** Runs the configured model once on the first `count` input sequences; data as a plain array. */
   forward(count: number): Promise<{ dims: number[]; data: number[] }>;
   snapshot(): {
@@ -66,6 +77,11 @@ export function installAutomation(profiler: ProfilerState): void {
       if (settings.proteinModelId) profiler.proteinModelId = settings.proteinModelId;
       if (settings.strategy) profiler.strategy = settings.strategy;
       if (settings.gpuBudget !== undefined) profiler.gpuBudget = settings.gpuBudget;
+      if (settings.maxBufferSizeCap !== undefined) profiler.maxBufferSizeCap = settings.maxBufferSizeCap;
+      if (settings.predictLimits !== undefined) profiler.predictLimits = settings.predictLimits;
+      if (settings.confirmRecommendation !== undefined) profiler.confirmRecommendation = settings.confirmRecommendation;
+      if (settings.captureKernelTimes !== undefined) profiler.captureKernelTimes = settings.captureKernelTimes;
+      if (settings.precision !== undefined) profiler.precision = settings.precision;
       let reload = false;
       if (settings.chunking) {
         profiler.chunking = { ...profiler.chunking, ...settings.chunking };
@@ -88,6 +104,12 @@ export function installAutomation(profiler: ProfilerState): void {
     },
     loseDevice() {
       return profiler.loseDevice();
+    },
+    liveGpuBytes() {
+      return profiler.liveGpuBytes();
+    },
+    releaseModel() {
+      return profiler.releaseModel();
     },
     async forward(count) {
       const output = await profiler.forward(count);

@@ -23,3 +23,25 @@ export function formatMs(durationMs: number | null): string {
   if (durationMs === null) return '–';
   return durationMs >= 100 ? Math.round(durationMs).toLocaleString('en-US') : durationMs.toFixed(2);
 }
+
+/** A fraction as a percentage with one decimal, such as 0.0423 → "4.2%". */
+export function formatPercent(fraction: number | null): string {
+  if (fraction === null || !Number.isFinite(fraction)) return '–';
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+const FLOPS_PREFIXES: [number, string][] = [
+  [1e12, 'T'],
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+];
+
+/** FLOP/s with an SI prefix, such as 3.2e11 → "320 GFLOP/s". */
+export function formatFlops(flopsPerSecond: number | null): string {
+  if (flopsPerSecond === null || !Number.isFinite(flopsPerSecond)) return '–';
+  for (const [scale, prefix] of FLOPS_PREFIXES) {
+    if (flopsPerSecond >= scale) return `${(flopsPerSecond / scale).toPrecision(3)} ${prefix}FLOP/s`;
+  }
+  return `${flopsPerSecond.toPrecision(3)} FLOP/s`;
+}

@@ -2,8 +2,8 @@
  * Rune state of the profiler page and the actions that change it: load input, run a sweep, cancel.
  * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
  */
-import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, PointResult, ProfileResult, SweepReport } from '../report/result';
-import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, TokenizerInfo, TokenizerRequest } from '../worker/api';
+import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, PointResult, PrecisionDrift, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
+import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, ProbeRequest, TokenizerInfo, TokenizerRequest } from '../worker/api';
 import { ProfilerClient, WorkerTimeoutError } from './profilerClient';
 import { DEFAULT_SYNTHETIC_PROTEINS, type SyntheticProteinOptions } from '../sequences/synthetic';
 import { DEFAULT_SYNTHETIC_DNA, type SyntheticDnaOptions } from '../sequences/syntheticDna';
@@ -19,9 +19,14 @@ import { fitMemoryModel, largestBatchWithin, memorySamplesFromPoints } from '../
 import { largestCandidateWithinLimits } from '../gpu/limits';
 import { parseByteSize } from '../gpu/budget';
 import { assembleResult } from '../report/assemble';
+import { assessWorstCase } from '../profiling/worstCase';
+import { compareEmbeddings } from '../profiling/drift';
 import { validateProfileResult } from '../report/schema';
 
 export type { SweepSettingsState } from './validateSettings';
+
+/** Precision of the generated graphs: one of them, or both with the drift between them. */
+export type Precision = 'float32' | 'float16' | 'both';
 
 export type RunPhase = 'idle' | 'preparing' | 'running' | 'done' | 'cancelled' | 'failed';
 
@@ -57,6 +62,16 @@ export class ProfilerState {
   strategy = $state<SearchStrategy>('linear');
   /** Simulated GPU memory, such as "8GiB"; empty for the device's own memory. WebGPU only. */
   gpuBudget = $state('');
+  /** Cap on the device's maxBufferSize in bytes, to try a GPU with a smaller limit; null for the adapter's maximum. */
+  maxBufferSizeCap = $state<number | null>(null);
+  /** Reports batches predicted over maxBufferSize as buffer-limit without running them. */
+  predictLimits = $state(true);
+  /** After the sweep, runs the recommended size with the longest sequences together in a fresh session. */
+  confirmRecommendation = $state(false);
+  /** After the sweep, captures GPU time per operator type at the recommended size (needs timestamp-query). */
+  captureKernelTimes = $state(false);
+  /** Precision of the generated graph; 'both' sweeps fp32, then fp16, and reports the drift between them. */
+  precision = $state<Precision>('float32');
   /** Name of the sweep that the progress bar describes, in a pipeline run of two sweeps. */
   sweepLabel = $state('');
   /** Points of the companion (protein) sweep while it runs. */
@@ -73,6 +88,7 @@ export class ProfilerState {
   environment = $state.raw<EnvironmentReport | null>(null);
   model = $state.raw<ModelReport | null>(null);
   storageBufferCacheMode = 'not applicable (wasm)';
+  private sessionOptions: SessionOptionsReport | null = null;
   private weightBufferBytes: number | null = null;
   private lastSearch: SweepReport['search'] | null = null;
   result = $state.raw<ProfileResult | null>(null);
@@ -90,6 +106,12 @@ export class ProfilerState {
           : undefined,
     }),
   );
+  /** Why fp16 cannot run on the chosen backend, or null when it can (or before the device is known). */
+  readonly fp16Unavailable: string | null = $derived(
+    this.backend === 'webgpu' && this.environment?.backend === 'webgpu' && !this.environment.features.includes('shader-f16')
+      ? `this GPU${this.environment.adapter ? ` (${this.environment.adapter.vendor} ${this.environment.adapter.architecture})` : ''} does not offer the WebGPU feature shader-f16, which fp16 shaders need.`
+      : null,
+  );
   /** Input kind of the data loaded in the worker, which a model change may make stale. */
   private loadedInputKind: ModelInputKind | null = null;
 
@@ -97,8 +119,9 @@ export class ProfilerState {
   private runId = 0;
   private inputRequestId = 0;
   private inputGeneration = -1;
-  private initializedBackend: { backend: Backend; generation: number } | null = null;
+  private initializedBackend: { backend: Backend; generation: number; maxBufferSizeCap: number | null } | null = null;
   private stopRequested = false;
+  private backendQueue: Promise<void> = Promise.resolve();
 
   /** Reads the chosen input in the worker and shows its statistics. */
   async loadInput(): Promise<void> {
@@ -179,6 +202,7 @@ export class ProfilerState {
       validateSweepSettings(settings, this.input && this.loadedInputKind === this.inputKind ? this.input.longestSequenceTokens : null);
       const fit = checkModelFits(getModelConfig(this.modelId), { backend: this.backend });
       if (!fit.ok) throw new InvalidSettingError(fit.reason);
+      if (this.precision !== 'float32' && this.fp16Unavailable !== null) throw new InvalidSettingError(`Precision ${this.precision}: fp16 is unavailable because ${this.fp16Unavailable} Choose fp32.`);
       this.budgetBytes();
     } catch (error) {
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
@@ -214,9 +238,28 @@ export class ProfilerState {
       const main = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.points = points));
       if (!isCurrent()) return;
       const mainParts = { model: this.model as ModelReport, input: stripNotices(this.input as InputSummary), sweep: this.sweepReport(settings, main.cancelled) };
+      // Checked while the main model is still loaded, before a companion sweep replaces it.
+      const recommendationChecks = main.cancelled || this.stopRequested ? null : await this.checkRecommendation(main.points, mainParts.sweep, settings);
+      if (!isCurrent()) return;
+      let kernelError: string | null = null;
+      if (this.captureKernelTimes && !main.cancelled && !this.stopRequested) {
+        try {
+          main.points = await this.withKernelTimes(main.points, mainParts.sweep, settings);
+        } catch (error) {
+          kernelError = `Kernel times were not captured: ${messageOf(error)}`;
+        }
+        if (!isCurrent()) return;
+      }
+
+      // 2a. The fp16 variant, when both precisions were requested.
+      const companions: CompanionSweep[] = [];
+      if (this.precision === 'both' && !main.cancelled && !this.stopRequested) {
+        const fp16 = await this.runPrecisionCompanion(batchSizes, settings, isCurrent);
+        if (!isCurrent()) return;
+        if (fp16) companions.push(fp16);
+      }
 
       // 2b. The protein half of the pipeline: ESM-2 on the six-frame translations of the same chunks.
-      const companions: CompanionSweep[] = [];
       let companionError: string | null = null;
       if (withProteins && !main.cancelled && !this.stopRequested) {
         // The DNA result is kept even when the protein half fails, for example on DNA without open reading frames.
@@ -239,11 +282,13 @@ export class ProfilerState {
         points: main.points,
       });
       if (companions.length > 0) result.companions = companions;
+      if (recommendationChecks && result.recommendation.recommendedBatchSize !== null) Object.assign(result.recommendation, recommendationChecks);
       this.result = validateProfileResult(result);
       const cancelled = mainParts.sweep.cancelled || companions.some((companion) => companion.sweep.cancelled);
       this.phase = cancelled ? 'cancelled' : 'done';
       this.statusText = cancelled ? `Cancelled after ${main.points.length + this.companionPoints.length} probes.` : 'Done.';
       if (companionError) this.runError = { name: 'CompanionSweepError', message: companionError };
+      else if (kernelError) this.runError = { name: 'KernelProfileError', message: kernelError };
     } catch (error) {
       if (!isCurrent()) return;
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };
@@ -253,6 +298,81 @@ export class ProfilerState {
       // The worker now contains translated proteins, so DNA input is read again before the next run.
       if (withProteins && isCurrent()) this.inputGeneration = -1;
     }
+  }
+
+  /**
+   * Checks the recommended size against the worst batch of the input (its longest sequences together)
+   * and, when `confirmRecommendation` is set, runs that batch in a fresh session.
+   */
+  private async checkRecommendation(points: PointResult[], sweep: SweepReport, settings: SweepSettingsState): Promise<Pick<Recommendation, 'worstCase' | 'confirmation'> | null> {
+    const size = recommendBatchSize(points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom }).recommendedBatchSize;
+    if (size === null) return null;
+    const shape = await this.client.call('Planning the worst case', INPUT_TIMEOUT_MS, (api) => api.describeWorstCase(settings.unit, size));
+    const limits = this.environment?.backend === 'webgpu' && this.environment.limits.maxBufferSize ? bufferLimitsOf(this.environment.limits) : null;
+    const worstCase = assessWorstCase({
+      shape,
+      points,
+      config: this.model?.source === 'builtin' ? getModelConfig(this.model.id) : null,
+      limits,
+      budgetBytes: this.budgetBytes(),
+      weightBytes: this.weightBufferBytes,
+    });
+    if (!this.confirmRecommendation) return { worstCase };
+
+    this.statusText = `Confirming ${size} ${settings.unit} with the longest sequences in a fresh session…`;
+    const confirmation = await this.probe(size, settings, { batchShape: 'worst-case', freshSession: true });
+    worstCase.status = confirmation.status;
+    worstCase.message +=
+      confirmation.status === 'ok'
+        ? ` The confirmation run of this batch in a fresh session ran${confirmation.peakBytes !== null ? `, with a peak of ${(confirmation.peakBytes / 2 ** 20).toFixed(1)} MiB` : ''}.`
+        : ` The confirmation run of this batch in a fresh session failed (${confirmation.status}): ${confirmation.message ?? 'no message'} Use a smaller batch size for inputs like this one.`;
+    return { worstCase, confirmation };
+  }
+
+  /**
+   * Sweeps the fp16 variant of the main model over the same batch sizes, after comparing the pooled
+   * embeddings of both precisions on the first sequences of the input.
+   */
+  private async runPrecisionCompanion(batchSizes: number[], settings: SweepSettingsState, isCurrent: () => boolean): Promise<CompanionSweep | null> {
+    this.phase = 'preparing';
+    this.statusText = 'Embedding reference sequences in fp32…';
+    const driftSequences = 8;
+    const reference = await this.client.call('Embedding in fp32', LOAD_MODEL_TIMEOUT_MS, (api) => api.embedPooled(driftSequences));
+    await this.loadModel(this.modelId, 'float16');
+    if (!isCurrent()) return null;
+    const halves = await this.client.call('Embedding in fp16', LOAD_MODEL_TIMEOUT_MS, (api) => api.embedPooled(driftSequences));
+    const drift = summarizeDrift(reference, halves);
+
+    this.sweepLabel = `fp16 variant of ${this.modelId}`;
+    const companion = await this.sweepOnce(batchSizes, settings, isCurrent, (points) => (this.companionPoints = points));
+    const sweep = this.sweepReport(settings, companion.cancelled);
+    return {
+      role: 'fp16 variant of the same model: the same batch sizes in half precision',
+      model: this.model as ModelReport,
+      input: stripNotices(this.input as InputSummary),
+      sweep,
+      points: companion.points,
+      recommendation: recommendBatchSize(companion.points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom, cancelled: sweep.cancelled }),
+      drift,
+    };
+  }
+
+  /**
+   * Captures kernel times at the recommended batch size, or at the largest point that ran below it when
+   * the recommendation itself was not measured, and returns the points with that one's `kernelTimes` set.
+   */
+  private async withKernelTimes(points: PointResult[], sweep: SweepReport, settings: SweepSettingsState): Promise<PointResult[]> {
+    const recommended = recommendBatchSize(points, { unit: sweep.unit, step: sweep.step, min: sweep.min, headroom: sweep.headroom }).recommendedBatchSize;
+    if (recommended === null) return points;
+    const target = points.filter((point) => point.status === 'ok' && point.batchSize <= recommended).at(-1);
+    if (!target) return points;
+    this.statusText = `Capturing kernel times at ${target.batchSize} ${settings.unit}…`;
+    const kernelTimes = await this.client.call('Capturing kernel times', settings.maxTimePerPointMs + PROBE_GRACE_MS, (api) =>
+      api.profileKernels({ unit: settings.unit, batchSize: target.batchSize, runs: 3 }),
+    );
+    const updated = points.map((point) => (point === target ? { ...point, kernelTimes } : point));
+    this.points = updated;
+    return updated;
   }
 
   /** Translates the DNA chunks in the worker and sweeps the protein model over the kept frames. */
@@ -379,9 +499,21 @@ export class ProfilerState {
       minRuns: settings.minRuns,
       maxRuns: settings.maxRuns,
       maxTimePerPointMs: settings.maxTimePerPointMs,
+      targetRelativeError: settings.targetRelativeError,
       storageBufferCacheMode: this.storageBufferCacheMode,
+      ...(this.sessionOptions ? { sessionOptions: this.sessionOptions } : {}),
       cancelled,
     };
+  }
+
+  /** GPU bytes live in the worker now, for leak checks. */
+  liveGpuBytes(): Promise<number | null> {
+    return this.client.api.liveGpuBytes();
+  }
+
+  /** Releases the worker's session; the next run creates it again. */
+  async releaseModel(): Promise<void> {
+    await this.client.api.releaseModel();
   }
 
   /** Destroys the worker's GPU device, as a driver reset would; the next probe recovers on a new device. */
@@ -403,40 +535,61 @@ export class ProfilerState {
       await this.loadInput();
       if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
     }
-    await this.loadModel(this.modelId);
+    await this.loadModel(this.modelId, this.precision === 'float16' ? 'float16' : 'float32');
   }
 
-  private async ensureBackend(): Promise<void> {
-    const generation = this.client.generation;
+  /**
+   * Starts the chosen backend unless it already runs. Calls go one after another: the backend detected
+   * when the page opens may still be starting when a run for another backend begins, and the run must
+   * then wait for it and replace it, never share its worker.
+   */
+  private ensureBackend(): Promise<void> {
+    const next = this.backendQueue.then(() => this.ensureBackendNow());
+    this.backendQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async ensureBackendNow(): Promise<void> {
+    const backend = this.backend;
+    const maxBufferSizeCap = this.maxBufferSizeCap;
     const needsInit =
-      !this.initializedBackend || this.initializedBackend.backend !== this.backend || this.initializedBackend.generation !== generation;
-    if (needsInit) {
-      this.statusText = `Starting the ${this.backend === 'webgpu' ? 'WebGPU' : 'WASM'} backend…`;
-      // A backend switch gets a fresh worker, so that no device or session of the other backend lingers.
-      if (this.initializedBackend) this.client.restart();
-      this.environment = await this.client.call('Starting the backend', INPUT_TIMEOUT_MS, (api) => api.initialize(this.backend));
-      this.initializedBackend = { backend: this.backend, generation: this.client.generation };
-    }
+      !this.initializedBackend ||
+      this.initializedBackend.backend !== backend ||
+      this.initializedBackend.generation !== this.client.generation ||
+      this.initializedBackend.maxBufferSizeCap !== maxBufferSizeCap;
+    if (!needsInit) return;
+    this.statusText = `Starting the ${backend === 'webgpu' ? 'WebGPU' : 'WASM'} backend…`;
+    // A backend switch gets a fresh worker, so that no device or session of the other backend lingers.
+    if (this.initializedBackend) this.client.restart();
+    this.initializedBackend = null;
+    this.environment = await this.client.call('Starting the backend', INPUT_TIMEOUT_MS, (api) =>
+      api.initialize(backend, maxBufferSizeCap === null ? {} : { maxBufferSizeBytes: maxBufferSizeCap }),
+    );
+    this.initializedBackend = { backend, generation: this.client.generation, maxBufferSizeCap };
   }
 
-  private async loadModel(modelId: string): Promise<void> {
-    this.statusText = `Building ${modelId} and creating its session…`;
-    const loaded = await this.client.call(`Loading ${modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(modelId));
+  private async loadModel(modelId: string, dtype: 'float32' | 'float16' = 'float32'): Promise<void> {
+    this.statusText = `Building ${modelId}${dtype === 'float16' ? ' (fp16)' : ''} and creating its session…`;
+    const loaded = await this.client.call(`Loading ${modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(modelId, { dtype }));
     this.model = loaded.report;
     this.storageBufferCacheMode = loaded.storageBufferCacheMode;
+    this.sessionOptions = loaded.sessionOptions;
     this.weightBufferBytes = loaded.weightBufferBytes;
   }
 
-  private async probe(batchSize: number, settings: SweepSettingsState): Promise<PointResult> {
+  private async probe(batchSize: number, settings: SweepSettingsState, extra: Partial<ProbeRequest> = {}): Promise<PointResult> {
     const timeoutMs = settings.maxTimePerPointMs + PROBE_GRACE_MS;
     return this.client.call(`The probe at batch size ${batchSize}`, timeoutMs, (api) =>
       api.probe({
+        ...extra,
+        checkLimits: this.predictLimits,
         unit: settings.unit,
         batchSize,
         warmupRuns: settings.warmupRuns,
         minRuns: settings.minRuns,
         maxRuns: settings.maxRuns,
         maxTimePerPointMs: settings.maxTimePerPointMs,
+        targetRelativeError: settings.targetRelativeError,
       }),
     );
   }
@@ -447,6 +600,22 @@ export class ProfilerState {
     if (this.inputKind === 'dna') return { kind: 'synthetic-dna', options: $state.snapshot(this.syntheticDna), chunking };
     return { kind: 'synthetic', options: $state.snapshot(this.synthetic) };
   }
+}
+
+/** Compares pooled embeddings row by row: the largest absolute difference and the lowest cosine similarity. */
+function summarizeDrift(reference: Float32Array[], other: Float32Array[]): PrecisionDrift {
+  let maxAbsDifference = 0;
+  let cosineSimilarity = 1;
+  for (let row = 0; row < reference.length; row += 1) {
+    const drift = compareEmbeddings(reference[row], other[row]);
+    maxAbsDifference = Math.max(maxAbsDifference, drift.maxAbsDifference);
+    cosineSimilarity = Math.min(cosineSimilarity, drift.cosineSimilarity);
+  }
+  return { maxAbsDifference, cosineSimilarity, sequences: reference.length };
+}
+
+function bufferLimitsOf(limits: Record<string, number>): { maxBufferSize: number; maxStorageBufferBindingSize: number } {
+  return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
 }
 
 function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResult {

@@ -16,6 +16,8 @@ export interface SweepSettingsState {
   minRuns: number;
   maxRuns: number;
   maxTimePerPointMs: number;
+  /** Target relative standard error of the median, as a fraction; 0 turns the rule off. */
+  targetRelativeError: number;
 }
 
 export class InvalidSettingError extends Error {
@@ -69,5 +71,9 @@ export function validateSweepSettings(settings: SweepSettingsState, longestToken
   }
   if (typeof settings.maxTimePerPointMs !== 'number' || !(settings.maxTimePerPointMs >= 0)) {
     throw new InvalidSettingError(`Time cap per batch size (${settings.maxTimePerPointMs}) must be a number of ms, 0 or more.`);
+  }
+  const targetError = settings.targetRelativeError;
+  if (typeof targetError !== 'number' || !(targetError >= 0 && targetError <= 1)) {
+    throw new InvalidSettingError(`Target error of the median (${targetError}) must be a fraction from 0 to 1, such as 0.02 for 2%; 0 turns it off.`);
   }
 }

@@ -8,6 +8,7 @@ import { LAST_CHUNK_POLICIES, type LastChunkPolicy } from '../sequences/chunking
 import { checkModelFits } from '../models/feasibility';
 import { SEARCH_STRATEGIES, type SearchStrategy } from '../profiling/search';
 import { parseByteSize } from '../gpu/budget';
+import type { Precision } from '../app/profiler.svelte';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -26,6 +27,8 @@ export interface ProfileOptions {
   minRuns: number;
   maxRuns: number;
   maxTimePerPointMs: number;
+  /** Target relative standard error of the median, as a fraction; 0 turns it off. */
+  targetRelativeError: number;
   syntheticCount: number | null;
   outputPath: string | null;
   /** Minutes the whole run may take before the command gives up. */
@@ -44,6 +47,11 @@ export interface ProfileOptions {
   strategy: SearchStrategy;
   /** Simulated GPU memory, as given (e.g. "512MiB"), or null for the device's own. */
   budget: string | null;
+  /** Run the recommended size with the longest sequences together in a fresh session after the sweep. */
+  confirm: boolean;
+  /** Capture GPU time per operator type at the recommended size after the sweep. */
+  kernelTimes: boolean;
+  precision: Precision;
 }
 
 export const USAGE = `Usage: npm run profile -- [options]
@@ -72,9 +80,17 @@ DNA models (dnabert_s):
   --min-runs N          timed runs per batch size, at least (default ${DEFAULT_MEASURE_SETTINGS.minRuns})
   --max-runs N          timed runs per batch size, at most (default ${DEFAULT_MEASURE_SETTINGS.maxRuns})
   --time-cap-ms MS      time cap for the timed runs of one batch size, in ms (default ${DEFAULT_MEASURE_SETTINGS.maxTimePerPointMs})
+  --target-error F      stop timing a batch size once the median's relative standard error is at
+                        most F, e.g. 0.02 for 2%; 0 turns it off (default ${DEFAULT_MEASURE_SETTINGS.targetRelativeError})
   --strategy NAME       how batch sizes are searched: linear (every size in order), power-bisect
                         (double until a failure, then bisect) or auto (predict from the device
                         limits, then bracket and bisect) (default linear)
+  --confirm             after the sweep, run the recommended size with the longest sequences of the
+                        input together in a fresh session
+  --precision P         fp32, fp16 (needs the WebGPU feature shader-f16) or both: fp32, then fp16,
+                        with the drift of the pooled embeddings between them (default fp32)
+  --kernel-times        after the sweep, capture GPU time per operator type at the recommended size
+                        (webgpu with the timestamp-query feature)
   --budget SIZE         simulate a GPU with SIZE of memory for buffers, e.g. 8GiB or 512MiB
                         (webgpu only; default: the device's own memory)
   --output FILE         write the result JSON to FILE
@@ -83,6 +99,9 @@ DNA models (dnabert_s):
   --help                show this text
 
 Exit status: 0 when the sweep finished, 1 when it failed, 2 for invalid options.`;
+
+/** Command-line names of the precisions. */
+const PRECISION_NAMES: Record<string, Precision> = { fp32: 'float32', fp16: 'float16', both: 'both' };
 
 function parseNumber(name: string, text: string | undefined, fallback: number, { integer = true, min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
   if (text === undefined) return fallback;
@@ -115,6 +134,7 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         'min-runs': { type: 'string' },
         'max-runs': { type: 'string' },
         'time-cap-ms': { type: 'string' },
+        'target-error': { type: 'string' },
         output: { type: 'string' },
         'timeout-min': { type: 'string' },
         rebuild: { type: 'boolean' },
@@ -126,6 +146,9 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         gc: { type: 'string' },
         strategy: { type: 'string' },
         budget: { type: 'string' },
+        confirm: { type: 'boolean' },
+        'kernel-times': { type: 'boolean' },
+        precision: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -159,6 +182,7 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     minRuns: parseNumber('min-runs', values['min-runs'], DEFAULT_MEASURE_SETTINGS.minRuns, { max: 1000 }),
     maxRuns: parseNumber('max-runs', values['max-runs'], DEFAULT_MEASURE_SETTINGS.maxRuns, { max: 10000 }),
     maxTimePerPointMs: parseNumber('time-cap-ms', values['time-cap-ms'], DEFAULT_MEASURE_SETTINGS.maxTimePerPointMs, { min: 0, max: 3_600_000 }),
+    targetRelativeError: parseNumber('target-error', values['target-error'], DEFAULT_MEASURE_SETTINGS.targetRelativeError, { integer: false, min: 0, max: 1 }),
     syntheticCount: values['synthetic-count'] === undefined ? null : parseNumber('synthetic-count', values['synthetic-count'], 256, { max: 1_000_000 }),
     outputPath: values.output ?? null,
     timeoutMinutes: parseNumber('timeout-min', values['timeout-min'], 120, { integer: false, min: 0.1, max: 10_000 }),
@@ -172,6 +196,9 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     gcContent: values.gc === undefined ? null : parseNumber('gc', values.gc, 0.5, { integer: false, min: 0, max: 1 }),
     strategy: (values.strategy ?? 'linear') as SearchStrategy,
     budget: values.budget ?? null,
+    confirm: values.confirm ?? false,
+    kernelTimes: values['kernel-times'] ?? false,
+    precision: PRECISION_NAMES[values.precision ?? 'fp32'] ?? (values.precision as Precision),
   };
   if (!SEARCH_STRATEGIES.includes(options.strategy)) {
     throw new UsageError(`Invalid --strategy "${options.strategy}": expected ${SEARCH_STRATEGIES.join(', ')}.`);
@@ -183,6 +210,9 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     } catch (error) {
       throw new UsageError(`Invalid --budget: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+  if (!Object.values(PRECISION_NAMES).includes(options.precision)) {
+    throw new UsageError(`Invalid --precision "${values.precision}": expected fp32, fp16 or both.`);
   }
   if (!LAST_CHUNK_POLICIES.includes(options.lastChunk)) {
     throw new UsageError(`Invalid --last-chunk "${options.lastChunk}": expected one of ${LAST_CHUNK_POLICIES.join(', ')}.`);

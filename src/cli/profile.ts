@@ -13,7 +13,7 @@ import { resultToJson } from '../report/export';
 import { parseProfileArgs, UsageError, USAGE, type ProfileOptions } from './args';
 import { launchChromium } from './browser';
 import { buildApp, buildIsStale, serveApp } from './server';
-import { formatRecommendation, formatResultTable, formatSummary } from './table';
+import { formatKernelTimes, formatRecommendation, formatResultTable, formatSummary } from './table';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -79,12 +79,16 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
           minRuns: options.minRuns,
           maxRuns: options.maxRuns,
           maxTimePerPointMs: options.maxTimePerPointMs,
+          targetRelativeError: options.targetRelativeError,
         },
         chunking: { chunkLengthBp: options.chunkLengthBp, lastChunk: options.lastChunk },
         withProteins: options.withProteins,
         proteinModelId: options.proteinModelId,
         strategy: options.strategy,
         gpuBudget: options.budget ?? '',
+        confirmRecommendation: options.confirm,
+        captureKernelTimes: options.kernelTimes,
+        precision: options.precision,
         synthetic: options.syntheticCount === null ? undefined : { count: options.syntheticCount },
         syntheticDna:
           options.syntheticCount === null && options.gcContent === null
@@ -187,7 +191,14 @@ async function main(): Promise<number> {
       const view = { ...result, model: companion.model, input: companion.input, sweep: companion.sweep, points: companion.points, recommendation: companion.recommendation };
       process.stdout.write(`\n${companion.role}\n${formatSummary(view)}\n\n${formatResultTable(view)}\n\n`);
       process.stdout.write(`${formatRecommendation(companion.recommendation, companion.sweep.unit)}\n`);
+      if (companion.drift) {
+        process.stdout.write(
+          `fp16 drift from fp32 over ${companion.drift.sequences} sequences: max absolute difference ${companion.drift.maxAbsDifference.toExponential(2)}, lowest cosine similarity ${companion.drift.cosineSimilarity.toFixed(6)}\n`,
+        );
+      }
     }
+    const kernelPoint = result.points.find((point) => point.kernelTimes);
+    if (kernelPoint?.kernelTimes) process.stdout.write(`\n${formatKernelTimes(kernelPoint.kernelTimes, kernelPoint.batchSize, result.sweep.unit)}\n`);
     if (result.environment.adapter?.isFallbackAdapter) {
       process.stdout.write('Warning: the WebGPU adapter is a software fallback; these numbers do not describe a real GPU.\n');
     }

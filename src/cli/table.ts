@@ -1,5 +1,5 @@
 /** Plain-text rendering of a result for the terminal. */
-import type { BatchUnit, ProfileResult, Recommendation } from '../report/result';
+import type { BatchUnit, KernelTimesReport, PointResult, ProfileResult, Recommendation } from '../report/result';
 
 function cell(value: number | null, digits = 1): string {
   if (value === null) return '-';
@@ -14,9 +14,16 @@ function inlineCell(text: string): string {
   return text.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
 }
 
+/** Summarizes the output checks of a point: invalid, batching changes results, ok (spot check passed) or finite. */
+function outputCheck(point: PointResult): string {
+  if (point.status === 'invalid-output') return 'invalid';
+  if (point.spotCheck) return point.spotCheck.agrees ? 'ok' : 'batch differs';
+  return point.status === 'ok' ? 'finite' : '-';
+}
+
 /** Renders the points as an aligned text table (also valid Markdown), one row per batch size. */
 export function formatResultTable(result: ProfileResult): string {
-  const header = ['batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'runs', 'warm-up ms', 'sequences/s', 'tokens/s', 'peak MiB', 'status'];
+  const header = ['batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'CV %', 'runs', 'warm-up ms', 'sequences/s', 'tokens/s', 'GFLOP/s', 'peak MiB', 'output', 'status'];
   const rows = result.points.map((point) => [
     String(point.batchSize),
     String(point.sequences),
@@ -25,12 +32,15 @@ export function formatResultTable(result: ProfileResult): string {
     cell(point.medianMs),
     cell(point.p10Ms),
     cell(point.p90Ms),
+    point.coefficientOfVariation == null ? '-' : (100 * point.coefficientOfVariation).toFixed(1) + (point.unstable ? ' unstable' : ''),
     String(point.runs),
     cell(point.warmupMs),
     cell(point.sequencesPerSecond, 2),
     cell(point.tokensPerSecond, 0),
+    point.paddedFlopsPerSecond == null ? '-' : (point.paddedFlopsPerSecond / 1e9).toFixed(3),
     point.peakBytes === null ? '-' : (point.peakBytes / 2 ** 20).toFixed(1),
-    point.status + (point.message && point.status !== 'ok' ? `: ${inlineCell(point.message)}` : ''),
+    outputCheck(point),
+    point.status + (point.message && (point.status !== 'ok' || point.unstable || point.spotCheck?.agrees === false) ? `: ${inlineCell(point.message)}` : ''),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (column === header.length - 1 ? 0 : row[column].length))));
   const line = (values: string[]) => `| ${values.map((value, column) => (column === values.length - 1 ? value : value.padStart(widths[column]))).join(' | ')} |`;
@@ -61,5 +71,15 @@ export function formatRecommendation(recommendation: Recommendation, unit: Batch
   const size = recommendation.recommendedBatchSize;
   if (size === null) return `Recommendation: none. ${recommendation.reason}`;
   const unitName = size === 1 ? unit.replace(/s$/, '') : unit;
-  return `Recommendation: ${size} ${unitName} per batch. ${recommendation.reason}`;
+  const worstCase = recommendation.worstCase ? `\nWorst case: ${recommendation.worstCase.message}` : '';
+  return `Recommendation: ${size} ${unitName} per batch. ${recommendation.reason}${worstCase}`;
+}
+
+/** Renders kernel times per operator type as a text table, largest first. */
+export function formatKernelTimes(kernelTimes: KernelTimesReport, batchSize: number, unit: BatchUnit): string {
+  const lines = [`GPU time by operator type at ${batchSize} ${unit}: ${kernelTimes.totalGpuMs.toFixed(3)} ms per run over ${kernelTimes.runs} runs`];
+  for (const row of kernelTimes.byOpType) {
+    lines.push(`  ${row.opType.padEnd(28)} ${row.totalMs.toFixed(3).padStart(10)} ms  ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.kernelCount} kernels`);
+  }
+  return lines.join('\n');
 }

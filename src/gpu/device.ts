@@ -31,8 +31,16 @@ export interface AcquiredDevice {
   features: string[];
 }
 
-/** Requests a high-performance adapter and a device with its maximal limits and the optional features it has. */
-export async function acquireDevice(gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<AcquiredDevice> {
+export interface DeviceOptions {
+  /** Caps the requested maxBufferSize, in bytes; WebGPU raises a value below its default to the default. */
+  maxBufferSizeBytes?: number;
+}
+
+/**
+ * Requests a high-performance adapter and a device with its maximal limits (maxBufferSize capped by
+ * `options`) and the optional features it has.
+ */
+export async function acquireDevice(gpu: GPU | undefined = globalThis.navigator?.gpu, options: DeviceOptions = {}): Promise<AcquiredDevice> {
   if (!gpu) {
     throw new WebGpuUnavailableError(
       'This browser exposes no WebGPU (navigator.gpu is missing). Use a recent Chrome or Edge over https or http://localhost, or pick the WASM backend.',
@@ -49,6 +57,10 @@ export async function acquireDevice(gpu: GPU | undefined = globalThis.navigator?
   for (const name of REQUESTED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number>)[name];
     if (typeof value === 'number') requiredLimits[name] = value;
+  }
+  if (options.maxBufferSizeBytes !== undefined && requiredLimits.maxBufferSize !== undefined) {
+    requiredLimits.maxBufferSize = Math.min(requiredLimits.maxBufferSize, options.maxBufferSizeBytes);
+    requiredLimits.maxStorageBufferBindingSize = Math.min(requiredLimits.maxStorageBufferBindingSize, requiredLimits.maxBufferSize);
   }
   const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });

@@ -9,7 +9,21 @@ export interface TimingSummary {
   stdDevMs: number;
   /** stdDevMs / meanMs, or 0 when every run took 0 ms. */
   coefficientOfVariation: number;
+  /**
+   * Relative standard error of the median: the large-sample standard error of a median, √(π/2)·σ/√n,
+   * divided by the median. An estimate that assumes roughly normal run times; 0 for a single run.
+   */
+  relativeStandardError: number;
   runs: number;
+}
+
+/** √(π/2): the ratio of the standard error of a sample median to that of the mean, for normal data. */
+const MEDIAN_STANDARD_ERROR_FACTOR = Math.sqrt(Math.PI / 2);
+
+/** Returns the relative standard error of the median of `runs` values (see TimingSummary). */
+export function medianRelativeStandardError(stdDevMs: number, medianMs: number, runs: number): number {
+  if (runs < 2 || medianMs <= 0) return 0;
+  return (MEDIAN_STANDARD_ERROR_FACTOR * stdDevMs) / Math.sqrt(runs) / medianMs;
 }
 
 function requireFiniteValues(values: readonly number[], statistic: string): void {
@@ -78,13 +92,15 @@ export function summarizeTimings(durationsMs: readonly number[]): TimingSummary 
   const squaredDeviations = sorted.reduce((sum, duration) => sum + (duration - meanMs) ** 2, 0);
   const stdDevMs = runs > 1 ? Math.sqrt(squaredDeviations / (runs - 1)) : 0;
 
+  const medianMs = percentileOfSorted(sorted, 50);
   return {
-    medianMs: percentileOfSorted(sorted, 50),
+    medianMs,
     p10Ms: percentileOfSorted(sorted, 10),
     p90Ms: percentileOfSorted(sorted, 90),
     meanMs,
     stdDevMs,
     coefficientOfVariation: meanMs > 0 ? stdDevMs / meanMs : 0,
+    relativeStandardError: medianRelativeStandardError(stdDevMs, medianMs, runs),
     runs,
   };
 }

@@ -30,6 +30,18 @@ export interface EnvironmentReport {
   features: string[];
   /** Threads the WASM backend used (1 without cross-origin isolation). */
   wasmThreads: number;
+  /** FLOP/s that a WGSL fp32 matrix-multiply kernel reached on this device; absent when not measured. */
+  matmulPeak?: MatmulPeakReport;
+}
+
+export interface MatmulPeakReport {
+  /** n of the n×n×n multiply. */
+  size: number;
+  medianMs: number;
+  runs: number;
+  flopsPerSecond: number;
+  /** How the kernel was timed: GPU timestamps, or the wall clock around submit and completion. */
+  timing: 'timestamp-query' | 'wall-clock';
 }
 
 export interface ModelReport {
@@ -105,6 +117,25 @@ export interface CompanionSweep {
   recommendation: Recommendation;
   /** Further sweeps of the same run, for example ESM-2 on the translated frames of DNABERT-S input. */
   companions?: CompanionSweep[];
+  /** For an fp16 variant of the main model: how far its pooled embeddings are from the fp32 model's. */
+  drift?: PrecisionDrift;
+}
+
+export interface PrecisionDrift {
+  /** Largest absolute difference between the pooled (masked mean) embeddings of the two precisions. */
+  maxAbsDifference: number;
+  /** Cosine similarity of the pooled embeddings, the lowest over the sequences compared. */
+  cosineSimilarity: number;
+  /** Sequences compared. */
+  sequences: number;
+}
+
+/** Options of the onnxruntime-web sessions that the points were measured with. */
+export interface SessionOptionsReport {
+  graphOptimizationLevel: string;
+  /** Where session outputs are kept: 'cpu' reads each output back, as an embedding pipeline does. */
+  preferredOutputLocation: string;
+  storageBufferCacheMode: string;
 }
 
 export interface SweepReport {
@@ -128,6 +159,9 @@ export interface SweepReport {
   search?: { strategy: 'linear' | 'power-bisect' | 'auto'; probes: number; elapsedMs: number; predictedMaxBatchSize: number | null };
   /** Simulated GPU memory for buffers, in bytes, when the run enforced one; absent for the device's own memory. */
   gpuBudgetBytes?: number;
+  /** Target relative standard error of the median that ended a point's timed runs early. */
+  targetRelativeError?: number;
+  sessionOptions?: SessionOptionsReport;
 }
 
 export interface PointResult {
@@ -157,6 +191,49 @@ export interface PointResult {
   inputExhausted?: boolean;
   /** Sequences used more than once to fill a batch of this many sequences, because the input has fewer. */
   repeatedSequences?: number;
+  /** Standard deviation of the timed runs divided by their mean. */
+  coefficientOfVariation?: number | null;
+  /** Relative standard error of the median (see `sweep.targetRelativeError`). */
+  relativeStandardError?: number | null;
+  /** What ended the timed runs: the target error, the time cap or the run limit. */
+  timingStopReason?: 'target-error' | 'time-cap' | 'max-runs';
+  /** True when the timed runs were repeated because their coefficient of variation was over 10%. */
+  remeasured?: boolean;
+  /** True when the coefficient of variation stayed over 10% after the repeat: treat the timing with care. */
+  unstable?: boolean;
+  /** Model FLOP/s over the real tokens, each sequence at its own length. */
+  realFlopsPerSecond?: number | null;
+  /** Model FLOP/s over the padded batch, which is what the device computes. */
+  paddedFlopsPerSecond?: number | null;
+  /** paddedFlopsPerSecond as a fraction of the device's matrix-multiply peak (`environment.matmulPeak`). */
+  peakFlopsFraction?: number | null;
+  /** Bytes of GPU buffers live before the runs: the weights, mostly. Null on WASM. */
+  weightBytes?: number | null;
+  /** Peak bytes during the runs minus `weightBytes`: activations and other run-time buffers. */
+  runtimePeakBytes?: number | null;
+  /** One sequence embedded alone against the same sequence inside the batch. */
+  spotCheck?: SpotCheck;
+  /** GPU time per operator type for this point, from onnxruntime-web's profiling; absent unless requested. */
+  kernelTimes?: KernelTimesReport;
+}
+
+export interface SpotCheck {
+  /** Row of the batch that was embedded alone. */
+  row: number;
+  maxAbsDifference: number;
+  cosineSimilarity: number;
+  /** Largest maxAbsDifference accepted. */
+  tolerance: number;
+  /** False when batching changed the pooled embedding by more than the tolerance. */
+  agrees: boolean;
+}
+
+export interface KernelTimesReport {
+  /** Profiled runs that the times are averaged over. */
+  runs: number;
+  /** GPU kernel time per run, in ms. */
+  totalGpuMs: number;
+  byOpType: { opType: string; totalMs: number; kernelCount: number; share: number }[];
 }
 
 export interface Recommendation {
@@ -164,6 +241,23 @@ export interface Recommendation {
   maxBatchSize: number | null;
   recommendedBatchSize: number | null;
   reason: string;
+  /** The recommended size with the longest sequences of the input together in one batch. */
+  worstCase?: WorstCaseCheck;
+  /** A run of the recommended batch in a fresh session, after the sweep; absent unless requested. */
+  confirmation?: PointResult;
+}
+
+export interface WorstCaseCheck {
+  sequences: number;
+  paddedLength: number;
+  paddedTokens: number;
+  /** Peak bytes that the memory model fitted to the sweep predicts for this batch; null without GPU figures. */
+  predictedPeakBytes: number | null;
+  /** Largest tensor of this batch against maxBufferSize; null on WASM. */
+  withinBufferLimit: boolean | null;
+  /** The outcome of running this batch, when it was run (the confirmation run uses it). */
+  status?: PointStatus;
+  message: string;
 }
 
 export interface ProfileResult {

@@ -62,6 +62,15 @@ const EnvironmentSchema = objectSchema({
   limits: v.record(v.string(), nonNegativeInteger(), 'expected an object of WebGPU limit names to numbers'),
   features: v.array(stringSchema(), 'expected an array of feature names'),
   wasmThreads: positiveInteger(),
+  matmulPeak: v.optional(
+    objectSchema({
+      size: positiveInteger(),
+      medianMs: nonNegativeNumber(),
+      runs: positiveInteger(),
+      flopsPerSecond: nonNegativeNumber(),
+      timing: v.picklist(['timestamp-query', 'wall-clock'], 'expected "timestamp-query" or "wall-clock"'),
+    }),
+  ),
 });
 
 const ModelSchema = objectSchema({
@@ -152,6 +161,10 @@ const SweepSchema = v.pipe(
       }),
     ),
     gpuBudgetBytes: v.optional(positiveInteger()),
+    targetRelativeError: v.optional(v.pipe(v.number(FRACTION), v.finite(FRACTION), v.minValue(0, FRACTION), v.maxValue(1, FRACTION))),
+    sessionOptions: v.optional(
+      objectSchema({ graphOptimizationLevel: stringSchema(), preferredOutputLocation: stringSchema(), storageBufferCacheMode: stringSchema() }),
+    ),
   }),
   v.check((sweep) => sweep.min <= sweep.max, 'expected min ≤ max'),
 );
@@ -161,7 +174,11 @@ const PointStatusSchema = v.picklist(
   'expected one of "ok", "oom", "buffer-limit", "device-lost", "invalid-output", "error"',
 );
 
-const PointSchema = objectSchema({
+function optionalNullableNumber() {
+  return v.optional(v.nullable(nonNegativeNumber(NON_NEGATIVE_OR_NULL)));
+}
+
+const PointEntries = {
   batchSize: positiveInteger(),
   sequences: nonNegativeInteger(),
   tokens: nonNegativeInteger(),
@@ -178,12 +195,55 @@ const PointSchema = objectSchema({
   warmupMs: v.nullable(nonNegativeNumber(NON_NEGATIVE_OR_NULL)),
   inputExhausted: v.optional(v.boolean('expected true or false')),
   repeatedSequences: v.optional(nonNegativeInteger()),
+  coefficientOfVariation: optionalNullableNumber(),
+  relativeStandardError: optionalNullableNumber(),
+  timingStopReason: v.optional(v.picklist(['target-error', 'time-cap', 'max-runs'], 'expected "target-error", "time-cap" or "max-runs"')),
+  remeasured: v.optional(v.boolean('expected true or false')),
+  unstable: v.optional(v.boolean('expected true or false')),
+  realFlopsPerSecond: optionalNullableNumber(),
+  paddedFlopsPerSecond: optionalNullableNumber(),
+  peakFlopsFraction: optionalNullableNumber(),
+  weightBytes: v.optional(v.nullable(nonNegativeInteger(NON_NEGATIVE_INTEGER_OR_NULL))),
+  runtimePeakBytes: v.optional(v.nullable(nonNegativeInteger(NON_NEGATIVE_INTEGER_OR_NULL))),
+  spotCheck: v.optional(
+    objectSchema({
+      row: nonNegativeInteger(),
+      maxAbsDifference: nonNegativeNumber(),
+      cosineSimilarity: v.pipe(v.number('expected a number from -1 to 1'), v.finite('expected a number from -1 to 1')),
+      tolerance: nonNegativeNumber(),
+      agrees: v.boolean('expected true or false'),
+    }),
+  ),
+  kernelTimes: v.optional(
+    objectSchema({
+      runs: positiveInteger(),
+      totalGpuMs: nonNegativeNumber(),
+      byOpType: v.array(
+        objectSchema({ opType: stringSchema(), totalMs: nonNegativeNumber(), kernelCount: nonNegativeNumber(), share: nonNegativeNumber() }),
+        'expected an array of operator times',
+      ),
+    }),
+  ),
+};
+
+const PointSchema = objectSchema(PointEntries);
+
+const WorstCaseSchema = objectSchema({
+  sequences: nonNegativeInteger(),
+  paddedLength: nonNegativeInteger(),
+  paddedTokens: nonNegativeInteger(),
+  predictedPeakBytes: v.nullable(nonNegativeNumber(NON_NEGATIVE_OR_NULL)),
+  withinBufferLimit: v.nullable(v.boolean('expected true, false or null')),
+  status: v.optional(PointStatusSchema),
+  message: stringSchema(),
 });
 
 const RecommendationSchema = objectSchema({
   maxBatchSize: v.nullable(positiveInteger(POSITIVE_INTEGER_OR_NULL)),
   recommendedBatchSize: v.nullable(positiveInteger(POSITIVE_INTEGER_OR_NULL)),
   reason: stringSchema(),
+  worstCase: v.optional(WorstCaseSchema),
+  confirmation: v.optional(PointSchema),
 });
 
 const CompanionSweepSchema = objectSchema({
@@ -193,6 +253,13 @@ const CompanionSweepSchema = objectSchema({
   sweep: SweepSchema,
   points: v.array(PointSchema, 'expected an array of points'),
   recommendation: RecommendationSchema,
+  drift: v.optional(
+    objectSchema({
+      maxAbsDifference: nonNegativeNumber(),
+      cosineSimilarity: v.pipe(v.number('expected a number from -1 to 1'), v.finite('expected a number from -1 to 1')),
+      sequences: positiveInteger(),
+    }),
+  ),
 });
 
 const SCHEMA_VERSION_MESSAGE = `expected schema version ${SCHEMA_VERSION}`;

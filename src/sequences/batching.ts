@@ -88,6 +88,24 @@ export function selectTokenBudgetBatch(lengthsTokens: readonly number[], budgetT
 }
 
 /**
+ * Builds the worst batch that a batch size can meet in this input: the longest sequences together. For a
+ * sequence count, the `count` longest sequences (input repeated when it has fewer); for a token budget,
+ * the longest sequences as long as rows × longest length stays within the budget (at least one row).
+ * Ties go to the earlier sequence.
+ */
+export function selectWorstCaseBatch(lengthsTokens: readonly number[], unit: 'sequences' | 'tokens', batchSize: number): Batch {
+  validateLengths(lengthsTokens);
+  validatePositiveInteger('batchSize', batchSize, unit === 'tokens' ? 'token budget' : 'sequence count');
+
+  const longestFirst = lengthsTokens.map((_, index) => index).sort((a, b) => lengthsTokens[b] - lengthsTokens[a] || a - b);
+  let rows: number;
+  if (unit === 'sequences') rows = batchSize;
+  else rows = Math.max(1, Math.min(longestFirst.length, Math.floor(batchSize / lengthsTokens[longestFirst[0]])));
+  const indices = Array.from({ length: rows }, (_, row) => longestFirst[row % longestFirst.length]);
+  return describeBatch(indices, lengthsTokens);
+}
+
+/**
  * Builds the batch for a sequence count: the first `count` sequences in input order. When the input has
  * fewer, the batch cycles through it again and `repeatedSequences` counts the extra rows.
  */

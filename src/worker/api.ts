@@ -2,7 +2,7 @@
  * The typed boundary between the page and the profiler worker. The page imports these types only;
  * everything that touches onnxruntime-web stays in the worker.
  */
-import type { Backend, BatchUnit, EnvironmentReport, ModelReport, PointResult } from '../report/result';
+import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, ModelReport, PointResult, SessionOptionsReport } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { LastChunkPolicy } from '../sequences/chunking';
@@ -45,11 +45,40 @@ export interface LoadedModel {
   weightBufferBytes: number | null;
   /** onnxruntime-web storage buffer cache mode of the session, which peak-memory figures depend on. */
   storageBufferCacheMode: string;
+  sessionOptions: SessionOptionsReport;
 }
 
 export interface ProbeRequest extends MeasureSettings {
   unit: BatchUnit;
   batchSize: number;
+  /** Report a batch over maxBufferSize as `buffer-limit` without running it. Default true. */
+  checkLimits?: boolean;
+  /** Embed one sequence alone after the timed runs and compare it with the batch. Default true. */
+  spotCheck?: boolean;
+  /** 'worst-case' runs the longest sequences of the input together instead of the usual batch. */
+  batchShape?: 'input-order' | 'worst-case';
+  /** Release the session first, so that the batch runs in a new one. */
+  freshSession?: boolean;
+}
+
+export interface LoadModelOptions {
+  /** Precision of the generated graph. float16 on WebGPU needs the shader-f16 feature. Default float32. */
+  dtype?: 'float32' | 'float16';
+}
+
+export interface KernelProfileRequest {
+  unit: BatchUnit;
+  batchSize: number;
+  /** Profiled runs after one warm-up; the times are averaged over all of them. */
+  runs: number;
+}
+
+export interface InitializeOptions {
+  /**
+   * Requests a device whose maxBufferSize is at most this many bytes, to see how a GPU with a smaller
+   * limit behaves. WebGPU never grants less than its default (256 MiB), so lower values get the default.
+   */
+  maxBufferSizeBytes?: number;
 }
 
 /** Output of one forward pass, for comparing backends. */
@@ -60,7 +89,7 @@ export interface ForwardOutput {
 
 export interface ProfilerApi {
   /** Acquires the backend (and for WebGPU the device) and returns what the result records about it. */
-  initialize(backend: Backend): Promise<EnvironmentReport>;
+  initialize(backend: Backend, options?: InitializeOptions): Promise<EnvironmentReport>;
   /** Reads and validates the input in the worker, so that reading a large file does not block the page. */
   loadInput(request: InputRequest): Promise<InputSummary>;
   /** Loads DNABERT-S's tokenizer.json, so that DNA token counts are exact; the loaded DNA input is encoded again. */
@@ -74,8 +103,12 @@ export interface ProfilerApi {
   setMemoryBudget(request: { budgetBytes: number; label: string } | null): Promise<void>;
   /** Returns the shape (sequences, padded length) of the batch each planned size would run, for predictions. */
   describeBatches(unit: BatchUnit, batchSizes: number[]): Promise<BatchShape[]>;
+  /** Returns the shape of the worst batch of this size in the input: its longest sequences together. */
+  describeWorstCase(unit: BatchUnit, batchSize: number): Promise<BatchShape>;
   /** Generates or fetches the model graph and creates its session. */
-  loadModel(modelId: string): Promise<LoadedModel>;
+  loadModel(modelId: string, options?: LoadModelOptions): Promise<LoadedModel>;
+  /** Embeds the first `count` input sequences in one batch and returns each one's masked mean over its tokens. */
+  embedPooled(count: number): Promise<Float32Array[]>;
   /** Measures one batch size. Failures come back as a point with a failure status, not as an exception. */
   probe(request: ProbeRequest): Promise<PointResult>;
   /** Runs the loaded model once on the first `count` input sequences and returns the output. */
@@ -87,6 +120,8 @@ export interface ProfilerApi {
    * of device-loss recovery; does nothing on WASM.
    */
   loseDevice(): Promise<void>;
+  /** Captures GPU time per operator type at one batch size (WebGPU with timestamp-query only). */
+  profileKernels(request: KernelProfileRequest): Promise<KernelTimesReport>;
   /** GPU bytes live now, for leak checks; null on WASM. */
   liveGpuBytes(): Promise<number | null>;
 }

@@ -4,8 +4,8 @@
  * directly in Node on the WASM backend, so onnxruntime-web is passed in rather than imported.
  */
 import type * as OrtModule from 'onnxruntime-web';
-import type { Backend, BatchUnit, EnvironmentReport, PointResult } from '../report/result';
-import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
+import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, MatmulPeakReport, PointResult, SpotCheck } from '../report/result';
+import type { ChunkSettings, ForwardOutput, InitializeOptions, InputRequest, KernelProfileRequest, LoadModelOptions, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
 import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
 import { installMemoryBudget, type MemoryBudget } from '../gpu/budget';
@@ -18,7 +18,7 @@ import { readFasta, type FastaRecord } from '../sequences/fasta';
 import { ESM_MAX_RESIDUES } from '../sequences/protein';
 import { synthesizeProteins } from '../sequences/synthetic';
 import { synthesizeDna } from '../sequences/syntheticDna';
-import { buildDnaBatchTensors, buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, type Batch } from '../sequences/batching';
+import { buildDnaBatchTensors, buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, selectWorstCaseBatch, type Batch } from '../sequences/batching';
 import { createEstimatedDnaTokenizer, fetchDnaTokenizer, loadDnaTokenizer, type DnaTokenizer } from '../sequences/dnaTokenizer';
 import {
   foldIntoVocabulary,
@@ -28,10 +28,16 @@ import {
   type InputOrigin,
   type PreparedInput,
 } from '../sequences/inputPipeline';
-import { measureRuns } from '../profiling/measure';
+import { measurePoint } from '../profiling/measure';
 import { unmeasuredPoint } from '../profiling/sweep';
-import { summarizeTimings } from '../profiling/stats';
-import { InputMismatchError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
+import { batchFlops, findConstantOutput, findInvalidValue, meanPoolRow } from '../profiling/outputChecks';
+import { compareEmbeddings } from '../profiling/drift';
+import { forwardFlopsPerToken, type WeightDtype } from '../models/counts';
+import { float16ToFloat32Array } from '../models/float16';
+import { checkBatchAgainstLimits } from '../gpu/limits';
+import { measureMatmulPeak } from '../gpu/matmulBench';
+import { captureConsoleDuring, countModelRuns, extractTraceEvents, summarizeKernelTimes } from '../profiling/kernelTimes';
+import { InputMismatchError, KernelProfileError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
 
 type Ort = typeof OrtModule;
 type Session = OrtModule.InferenceSession;
@@ -43,7 +49,22 @@ type Session = OrtModule.InferenceSession;
  */
 export const STORAGE_BUFFER_CACHE_MODE = 'lazyRelease';
 
+/**
+ * ORT's default and fastest level: it fuses GELU, BiasGELU and SkipLayerNorm. Outputs stay on the CPU
+ * side ('cpu', the default preferredOutputLocation), because an embedding pipeline reads every output.
+ */
+const GRAPH_OPTIMIZATION_LEVEL = 'all';
+
 const WEIGHTS_LABEL = 'reference architecture, synthetic weights';
+
+/**
+ * Largest difference accepted between a pooled embedding computed alone and inside a batch. fp32 sums in
+ * another order differ by far less (under 1e-4 in the WASM unit tests), so the bound leaves room for GPU
+ * kernels that tile by shape.
+ */
+const SPOT_CHECK_TOLERANCE_FP32 = 1e-3;
+/** fp16 keeps about 3 decimal digits, so its bound is wider. */
+const SPOT_CHECK_TOLERANCE_FP16 = 2e-2;
 
 /** Longest DNA token sequence embedded, [CLS] and [SEP] included: the profiler's cut-off, since ALiBi sets none. */
 const DNA_MAX_TOKENS = 512;
@@ -59,8 +80,10 @@ export interface EngineOptions {
   /** Seed of the generated weights. Weight values do not change speed or memory. */
   weightSeed?: number;
   /** Graph generator for a catalog model, so that tests can run their own graphs. Default `buildModel`. */
-  buildModel?: (config: ModelConfig, options: { seed: number }) => BuiltModel;
+  buildModel?: (config: ModelConfig, options: { seed: number; dtype?: WeightDtype }) => BuiltModel;
 }
+
+export { findInvalidValue } from '../profiling/outputChecks';
 
 export class ProfilerEngine implements ProfilerApi {
   private backend: Backend | null = null;
@@ -70,6 +93,10 @@ export class ProfilerEngine implements ProfilerApi {
   private budget: MemoryBudget | null = null;
   private budgetRequest: { budgetBytes: number; label: string } | null = null;
   private lastOutOfMemoryMessage: string | undefined;
+  private matmulPeak: MatmulPeakReport | null = null;
+  private deviceOptions: { maxBufferSizeBytes?: number } = {};
+  /** GPU bytes live right after the session was created: the weights and ORT's own constant buffers. */
+  private sessionLiveBytes = 0;
   private input: PreparedInput | null = null;
   private dnaSource: DnaSource | null = null;
   private dnaTokenizer: DnaTokenizer = createEstimatedDnaTokenizer();
@@ -87,9 +114,17 @@ export class ProfilerEngine implements ProfilerApi {
     private readonly options: EngineOptions = {},
   ) {}
 
-  initialize(backend: Backend): Promise<EnvironmentReport> {
+  initialize(backend: Backend, options: InitializeOptions = {}): Promise<EnvironmentReport> {
     return this.enqueue(async () => {
       this.backend = backend;
+      this.deviceOptions = { maxBufferSizeBytes: options.maxBufferSizeBytes };
+      // A session of an earlier backend must not survive a switch, nor a device that a WASM run would report.
+      await this.releaseSession();
+      this.budget?.uninstall();
+      this.budget = null;
+      this.gpu = null;
+      this.tracker = null;
+      this.matmulPeak = null;
       const environment: EnvironmentReport = {
         userAgent: globalThis.navigator?.userAgent ?? 'unknown',
         backend,
@@ -104,6 +139,8 @@ export class ProfilerEngine implements ProfilerApi {
         environment.adapter = gpu.adapterReport;
         environment.limits = gpu.limits;
         environment.features = gpu.features;
+        this.matmulPeak = await this.measureDevicePeak(gpu);
+        if (this.matmulPeak) environment.matmulPeak = this.matmulPeak;
       }
       return environment;
     });
@@ -160,6 +197,13 @@ export class ProfilerEngine implements ProfilerApi {
     });
   }
 
+  describeWorstCase(unit: BatchUnit, batchSize: number): Promise<BatchShape> {
+    return this.enqueue(async () => {
+      const batch = selectWorstCaseBatch(this.requireInput().lengthsTokens, unit, batchSize);
+      return { batchSize, sequences: batch.sequences, paddedLength: batch.paddedLength };
+    });
+  }
+
   loadTokenizer(request: TokenizerRequest): Promise<TokenizerInfo> {
     return this.enqueue(async () => {
       let source: string;
@@ -200,17 +244,24 @@ export class ProfilerEngine implements ProfilerApi {
     });
   }
 
-  loadModel(modelId: string): Promise<LoadedModel> {
+  loadModel(modelId: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     return this.enqueue(async () => {
       const backend = this.requireBackend();
       const config = getModelConfig(modelId);
+      const dtype = options.dtype ?? 'float32';
       const fit = checkModelFits(config, { backend, limits: this.gpu ? toBufferLimits(this.gpu.limits) : undefined });
       if (!fit.ok) throw new ModelLoadError(fit.reason, { modelId });
+      if (dtype === 'float16' && backend === 'webgpu' && this.gpu && !this.gpu.features.includes('shader-f16')) {
+        throw new ModelLoadError(
+          `The fp16 variant of ${config.id} needs the WebGPU feature shader-f16, which this GPU (${this.gpu.adapterReport.vendor} ${this.gpu.adapterReport.architecture}) does not offer. Profile fp32 only, or use a GPU and browser with shader-f16.`,
+          { modelId },
+        );
+      }
 
       await this.releaseSession();
       const buildStartMs = performance.now();
       const build = this.options.buildModel ?? buildModel;
-      const built = build(config, { seed: this.options.weightSeed ?? 1 });
+      const built = build(config, { seed: this.options.weightSeed ?? 1, dtype });
       const buildMs = performance.now() - buildStartMs;
       this.model = { config, built };
 
@@ -228,7 +279,7 @@ export class ProfilerEngine implements ProfilerApi {
           id: config.id,
           source: 'builtin',
           parameters: built.parameterCount,
-          dtype: 'float32',
+          dtype: built.dtype ?? 'float32',
           layers: config.layers,
           hidden: config.hidden,
           heads: config.heads,
@@ -238,12 +289,28 @@ export class ProfilerEngine implements ProfilerApi {
         sessionCreateMs,
         weightBufferBytes: this.tracker ? this.tracker.liveBytes : null,
         storageBufferCacheMode: backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)',
+        sessionOptions: {
+          graphOptimizationLevel: GRAPH_OPTIMIZATION_LEVEL,
+          preferredOutputLocation: 'cpu',
+          storageBufferCacheMode: backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)',
+        },
       };
     });
   }
 
   probe(request: ProbeRequest): Promise<PointResult> {
     return this.enqueue(() => this.probeNow(request));
+  }
+
+  embedPooled(count: number): Promise<Float32Array[]> {
+    return this.enqueue(async () => {
+      const input = this.requireInput();
+      if (this.model) this.requireMatchingInput(this.model.config, input);
+      const batch = selectSequenceBatch(input.lengthsTokens, Math.min(count, input.lengthsTokens.length));
+      const session = await this.ensureSession();
+      const output = await this.runSession(session, this.makeFeeds(batch));
+      return batch.indices.map((index, row) => meanPoolRow(output.data, output.dims, row, input.lengthsTokens[index]));
+    });
   }
 
   forward(count: number): Promise<ForwardOutput> {
@@ -273,6 +340,45 @@ export class ProfilerEngine implements ProfilerApi {
     await device.lost;
   }
 
+  /**
+   * Captures GPU time per operator type at one batch size, from onnxruntime-web's profiling: a separate
+   * session with `enableProfiling` runs the batch `runs` times after one warm-up, and `endProfiling`
+   * writes the trace through console.log, where the worker's tap collects it. Needs `timestamp-query`.
+   */
+  profileKernels(request: KernelProfileRequest): Promise<KernelTimesReport> {
+    return this.enqueue(async () => {
+      const gpu = this.gpu;
+      if (this.backend !== 'webgpu' || !gpu) throw new KernelProfileError('Kernel times need the WebGPU backend. Pick WebGPU and run again.');
+      if (!gpu.features.includes('timestamp-query')) {
+        throw new KernelProfileError('This GPU does not offer the timestamp-query feature, so WebGPU cannot time kernels. The rest of the profile is unaffected.');
+      }
+      const model = this.model;
+      if (!model) throw new NoModelError('No model is loaded. Load a model before profiling kernels.');
+      if (!Number.isInteger(request.runs) || request.runs < 1 || request.runs > 100) {
+        throw new RangeError(`Invalid runs ${request.runs} for kernel profiling: expected an integer from 1 to 100.`);
+      }
+      const batch = this.selectBatch(request.unit, request.batchSize);
+      const feeds = this.makeFeeds(batch);
+
+      // The profiling session replaces the measuring one while it runs, so that two never hold weights at once.
+      await this.releaseSession();
+      const session = await this.ort.InferenceSession.create(model.built.modelBytes, {
+        ...this.sessionOptionsFor('webgpu'),
+        enableProfiling: true,
+      });
+      try {
+        for (let run = 0; run < request.runs + 1; run += 1) await this.runSession(session, feeds);
+        const { lines } = await captureConsoleDuring(() => session.endProfiling());
+        const events = extractTraceEvents(lines);
+        const runs = countModelRuns(events) || request.runs + 1;
+        const summary = summarizeKernelTimes(events, runs);
+        return { runs: summary.runs, totalGpuMs: summary.totalGpuMs, byOpType: summary.byOpType };
+      } finally {
+        await session.release().catch(() => undefined);
+      }
+    });
+  }
+
   liveGpuBytes(): Promise<number | null> {
     return Promise.resolve(this.tracker ? this.tracker.liveBytes : null);
   }
@@ -280,20 +386,22 @@ export class ProfilerEngine implements ProfilerApi {
   /**
    * Measures one batch size.
    * 1. Build the batch from the input and its tensors.
-   * 2. Warm up and time the runs, checking every output.
-   * 3. On failure, classify it and drop the session, because some sessions fail on every later run
+   * 2. Before running, compare its largest tensor with maxBufferSize: a batch over it is reported as
+   *    `buffer-limit` without running.
+   * 3. Warm up and time the runs, checking every output, then embed one sequence alone as a spot check.
+   * 4. On failure, classify it and drop the session, because some sessions fail on every later run
    *    after a failed allocation (seen with onnxruntime-web 1.30).
    */
   private async probeNow(request: ProbeRequest): Promise<PointResult> {
     const input = this.requireInput();
     if (!this.model) throw new NoModelError('No model is loaded. Load a model before running a batch.');
-    this.requireMatchingInput(this.model.config, input);
+    const config = this.model.config;
+    this.requireMatchingInput(config, input);
 
     // 1. Batch and tensors.
-    const batch =
-      request.unit === 'tokens'
-        ? selectTokenBudgetBatch(input.lengthsTokens, request.batchSize)
-        : selectSequenceBatch(input.lengthsTokens, request.batchSize);
+    const batch = request.batchShape === 'worst-case' ? selectWorstCaseBatch(input.lengthsTokens, request.unit, request.batchSize) : this.selectBatch(request.unit, request.batchSize);
+    // A fresh session measures the batch the way a new process would meet it, without earlier runs' state.
+    if (request.freshSession) await this.releaseSession();
     const point = unmeasuredPoint(request.batchSize, 'ok', batch);
     if (request.unit === 'tokens' && batch.paddedTokens > request.batchSize) {
       point.message = `The budget is below the longest sequence (${batch.paddedLength} tokens with its special tokens), so that sequence runs alone, over the budget, as fair-esm batches it.`;
@@ -304,31 +412,42 @@ export class ProfilerEngine implements ProfilerApi {
       point.message = `The input has only ${input.encoded.length} sequences, so ${batch.repeatedSequences} of the ${batch.sequences} in this batch are repeats.`;
     }
 
-    // 2. Warm-up and timed runs.
+    // 2. Buffer limits, predicted.
+    if (request.checkLimits !== false && this.gpu) {
+      const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, toBufferLimits(this.gpu.limits));
+      if (!check.ok) {
+        point.status = 'buffer-limit';
+        point.message = `Not run, because it cannot fit: ${check.message}`;
+        return point;
+      }
+    }
+
+    // 3. Warm-up, timed runs and output checks.
     try {
       const session = await this.ensureSession();
       const feeds = this.makeFeeds(batch);
       // Clears a rejection left from session creation, so that only this point's allocations count.
       this.budget?.takeRejection();
       this.tracker?.resetPeak();
+      const weightBytes = this.tracker ? this.sessionLiveBytes : null;
       let invalidMessage: string | null = null;
-      const measured = await measureRuns(async () => {
+      let lastOutput: ForwardOutput | null = null;
+      const measured = await measurePoint(async () => {
         const output = await this.runSession(session, feeds);
-        invalidMessage ??= findInvalidValue(output.data);
+        invalidMessage ??= findInvalidValue(output.data) ?? findConstantOutput(output.data);
+        lastOutput = output;
       }, request);
       point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
+      point.weightBytes = weightBytes;
+      point.runtimePeakBytes = point.peakBytes !== null && weightBytes !== null ? Math.max(0, point.peakBytes - weightBytes) : null;
       const lateRejection = this.budget?.takeRejection() ?? null;
       if (lateRejection !== null) {
         point.status = 'oom';
         point.message = `GPU out of memory: ${lateRejection}`;
-        await this.releaseSession();
+        await this.dropAfterFailure('oom');
         return point;
       }
-      if (invalidMessage !== null) {
-        point.status = 'invalid-output';
-        point.message = invalidMessage;
-      }
-      const timing = summarizeTimings(measured.durationsMs);
+      const timing = measured.timing;
       if (timing.medianMs <= 0) {
         point.status = 'error';
         point.message = 'The runs took less than the timer resolution, so no throughput can be computed. Use a larger batch size.';
@@ -339,20 +458,87 @@ export class ProfilerEngine implements ProfilerApi {
       point.p10Ms = timing.p10Ms;
       point.p90Ms = timing.p90Ms;
       point.runs = timing.runs;
+      point.coefficientOfVariation = timing.coefficientOfVariation;
+      point.relativeStandardError = timing.relativeStandardError;
+      point.timingStopReason = measured.stopReason;
+      if (measured.remeasured) point.remeasured = true;
+      if (measured.unstable) {
+        point.unstable = true;
+        point.message = joinMessages(
+          point.message,
+          `The run times stayed noisy after a second round (coefficient of variation ${(timing.coefficientOfVariation * 100).toFixed(1)}%), so treat this throughput with care.`,
+        );
+      }
       point.sequencesPerSecond = (batch.sequences * 1000) / timing.medianMs;
       point.tokensPerSecond = (batch.tokens * 1000) / timing.medianMs;
+      const flops = batchFlops(batch.indices.map((index) => input.lengthsTokens[index]), batch.paddedLength, (length) => forwardFlopsPerToken(config, length));
+      point.realFlopsPerSecond = (flops.realFlops * 1000) / timing.medianMs;
+      point.paddedFlopsPerSecond = (flops.paddedFlops * 1000) / timing.medianMs;
+      point.peakFlopsFraction = this.matmulPeak ? point.paddedFlopsPerSecond / this.matmulPeak.flopsPerSecond : null;
+
+      if (invalidMessage !== null) {
+        point.status = 'invalid-output';
+        point.message = joinMessages(point.message, invalidMessage);
+        return point;
+      }
+      if (lastOutput !== null && request.spotCheck !== false) {
+        point.spotCheck = await this.spotCheck(session, batch, lastOutput);
+        if (!point.spotCheck.agrees) {
+          point.message = joinMessages(
+            point.message,
+            `Batching changes results: row ${point.spotCheck.row} embedded alone differs from the same sequence in this batch by up to ${point.spotCheck.maxAbsDifference.toExponential(2)} (tolerance ${point.spotCheck.tolerance}, cosine similarity ${point.spotCheck.cosineSimilarity.toFixed(6)}).`,
+          );
+        }
+      }
       return point;
     } catch (error) {
-      // 3. Failure.
+      // 4. Failure.
       point.peakBytes = this.tracker ? this.tracker.peakBytes : null;
       const failure = classifyFailure(error, {
         deviceLost: this.deviceLost,
         outOfMemoryMessage: this.lastOutOfMemoryMessage ?? this.budget?.takeRejection() ?? undefined,
       });
       point.status = failure.status;
-      point.message = failure.message;
-      await this.releaseSession();
+      point.message = joinMessages(point.message, failure.message);
+      await this.dropAfterFailure(failure.status);
       return point;
+    }
+  }
+
+  private selectBatch(unit: BatchUnit, batchSize: number): Batch {
+    const input = this.requireInput();
+    return unit === 'tokens' ? selectTokenBudgetBatch(input.lengthsTokens, batchSize) : selectSequenceBatch(input.lengthsTokens, batchSize);
+  }
+
+  /**
+   * Embeds row 0 of the batch alone and compares its pooled embedding with the same row of the batch
+   * output. Padding is masked, so the two agree up to float rounding unless batching changes results.
+   */
+  private async spotCheck(session: Session, batch: Batch, batchOutput: ForwardOutput): Promise<SpotCheck> {
+    const input = this.requireInput();
+    const row = 0;
+    const index = batch.indices[row];
+    const length = input.lengthsTokens[index];
+    const alone: Batch = { indices: [index], sequences: 1, tokens: length, paddedLength: length, paddedTokens: length };
+    const aloneOutput = await this.runSession(session, this.makeFeeds(alone));
+    const inBatch = meanPoolRow(batchOutput.data, batchOutput.dims, row, length);
+    const single = meanPoolRow(aloneOutput.data, aloneOutput.dims, 0, length);
+    const { maxAbsDifference, cosineSimilarity } = compareEmbeddings(single, inBatch);
+    const tolerance = this.model?.built.dtype === 'float16' ? SPOT_CHECK_TOLERANCE_FP16 : SPOT_CHECK_TOLERANCE_FP32;
+    return { row, maxAbsDifference, cosineSimilarity, tolerance, agrees: maxAbsDifference <= tolerance };
+  }
+
+  /**
+   * Releases the session after a failed probe. After an out-of-memory error or a device loss the device
+   * is replaced too, since a device that ran out of memory may keep failing; the next probe creates both.
+   */
+  private async dropAfterFailure(status: PointResult['status']): Promise<void> {
+    await this.releaseSession();
+    if (this.backend === 'webgpu' && (status === 'oom' || status === 'device-lost') && this.gpu && !this.deviceLost) {
+      const device = this.gpu.device;
+      this.deviceLost = true;
+      this.tracker?.forgetAll();
+      device.destroy();
     }
   }
 
@@ -395,7 +581,7 @@ export class ProfilerEngine implements ProfilerApi {
     }
     const output = results.last_hidden_state;
     if (!output) throw new Error(`The model returned no "last_hidden_state"; it returned: ${Object.keys(results).join(', ')}.`);
-    const data = (await output.getData()) as Float32Array;
+    const data = toFloat32(await output.getData(), output.type);
     const dims = [...output.dims];
     disposeAll(results);
     return { dims, data };
@@ -413,21 +599,28 @@ export class ProfilerEngine implements ProfilerApi {
     const model = this.model;
     if (!model) throw new NoModelError('No model is loaded.');
     const backend = this.requireBackend();
+    try {
+      this.session = await this.ort.InferenceSession.create(model.built.modelBytes, this.sessionOptionsFor(backend));
+      this.sessionLiveBytes = this.tracker ? this.tracker.liveBytes : 0;
+    } catch (error) {
+      throw new ModelLoadError(`Creating the ${backend} session for ${model.config.id} failed: ${errorText(error)}`, { modelId: model.config.id });
+    }
+  }
+
+  private sessionOptionsFor(backend: Backend): OrtModule.InferenceSession.SessionOptions {
+    const model = this.model;
+    if (!model) throw new NoModelError('No model is loaded.');
     const executionProviders: OrtModule.InferenceSession.ExecutionProviderConfig[] =
       backend === 'webgpu'
         ? [{ name: 'webgpu', device: (this.gpu as AcquiredDevice).device, storageBufferCacheMode: STORAGE_BUFFER_CACHE_MODE } as OrtModule.InferenceSession.WebGpuExecutionProviderOption]
         : ['wasm'];
-    try {
-      this.session = await this.ort.InferenceSession.create(model.built.modelBytes, {
-        executionProviders,
-        graphOptimizationLevel: 'all',
-        // 3 = error: ORT's routine warnings about shape ops placed on the CPU would otherwise reach the console as errors.
-        logSeverityLevel: 3,
-        externalData: model.built.externalData.length > 0 ? model.built.externalData : undefined,
-      });
-    } catch (error) {
-      throw new ModelLoadError(`Creating the ${backend} session for ${model.config.id} failed: ${errorText(error)}`, { modelId: model.config.id });
-    }
+    return {
+      executionProviders,
+      graphOptimizationLevel: GRAPH_OPTIMIZATION_LEVEL,
+      // 3 = error: ORT's routine warnings about shape ops placed on the CPU would otherwise reach the console as errors.
+      logSeverityLevel: 3,
+      externalData: model.built.externalData.length > 0 ? model.built.externalData : undefined,
+    };
   }
 
   private async releaseSession(): Promise<void> {
@@ -437,7 +630,7 @@ export class ProfilerEngine implements ProfilerApi {
   }
 
   private async acquireGpu(): Promise<void> {
-    this.gpu = await acquireDevice();
+    this.gpu = await acquireDevice(undefined, this.deviceOptions);
     this.deviceLost = false;
     this.tracker = new GpuMemoryTracker(this.gpu.device);
     // A new device needs the budget installed again; it wraps createBuffer after the tracker.
@@ -453,6 +646,22 @@ export class ProfilerEngine implements ProfilerApi {
       const error = (event as GPUUncapturedErrorEvent).error;
       if (error instanceof GPUOutOfMemoryError) this.lastOutOfMemoryMessage = error.message;
     });
+  }
+
+  /**
+   * Measures the fp32 FLOP/s of a WGSL matrix multiply on the device, the peak that points are compared
+   * with. A software adapter gets n = 128, which takes well under a second there; a GPU gets n = 2048,
+   * large enough to keep it busy. Returns null when the kernel fails, so a run never stops for it.
+   */
+  private async measureDevicePeak(gpu: AcquiredDevice): Promise<MatmulPeakReport | null> {
+    const size = gpu.adapterReport.isFallbackAdapter ? 128 : 2048;
+    try {
+      const peak = await measureMatmulPeak(gpu.device, { size, repeats: 5 });
+      return { size: peak.size, medianMs: peak.medianMs, runs: peak.runs, flopsPerSecond: peak.flopsPerSecond, timing: peak.timing };
+    } catch (error) {
+      console.warn(`The matrix-multiply peak was not measured: ${errorText(error)}`);
+      return null;
+    }
   }
 
   private requireBackend(): Backend {
@@ -476,16 +685,21 @@ function toBufferLimits(limits: Record<string, number>): { maxBufferSize: number
   return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
 }
 
-/** Returns a message for the first NaN or infinite value, or null when every value is finite. */
-export function findInvalidValue(data: Float32Array): string | null {
-  for (let i = 0; i < data.length; i += 1) {
-    if (!Number.isFinite(data[i])) {
-      return `The output contains ${data[i]} at flat index ${i} of ${data.length}; the results of this batch size cannot be trusted.`;
-    }
-  }
-  return null;
-}
-
 function disposeAll(results: OrtModule.InferenceSession.OnnxValueMapType): void {
   for (const value of Object.values(results)) value.dispose();
+}
+
+/**
+ * Returns float32 values of an output. fp16 outputs come as a Float16Array where the runtime has one
+ * (Chromium 156) and as raw bits in a Uint16Array otherwise (Node 20).
+ */
+function toFloat32(data: unknown, type: string): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (type === 'float16' && data instanceof Uint16Array) return float16ToFloat32Array(data);
+  if (type === 'float16' && ArrayBuffer.isView(data)) return Float32Array.from(data as unknown as ArrayLike<number>);
+  throw new Error(`The model returned "last_hidden_state" of type ${type}; the profiler reads float32 or float16 outputs.`);
+}
+
+function joinMessages(first: string | undefined, second: string): string {
+  return first ? `${first} ${second}` : second;
 }

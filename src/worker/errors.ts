@@ -26,3 +26,8 @@ export class NotInitializedError extends Error {
 export class InputMismatchError extends Error {
   override readonly name = 'InputMismatchError';
 }
+
+/** Kernel times cannot be captured here: no WebGPU, or no timestamp-query feature. */
+export class KernelProfileError extends Error {
+  override readonly name = 'KernelProfileError';
+}

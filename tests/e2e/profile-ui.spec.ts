@@ -62,7 +62,15 @@ test('esm2_tiny sweep on WebGPU through the UI gives table, charts, JSON and per
   expect(result.points.every((point) => point.peakBytes !== null && point.peakBytes > 0)).toBe(true);
   expect(result.points.every((point) => point.runs >= 3)).toBe(true);
   const expected = recommendBatchSize(result.points, { unit: 'sequences', step: 2, min: 2, headroom: 0.8 });
-  expect(result.recommendation).toEqual(expected);
+  const { worstCase: _worstCase, confirmation: _confirmation, ...recommendation } = result.recommendation;
+  expect(recommendation).toEqual(expected);
+  expect(result.recommendation.worstCase?.sequences).toBe(result.recommendation.recommendedBatchSize);
+  // Every point shows warm-up, spread and validity.
+  for (const point of result.points) {
+    expect(point.warmupMs).toBeGreaterThan(0);
+    expect(point.coefficientOfVariation).toBeGreaterThanOrEqual(0);
+    expect(point.spotCheck?.agrees).toBe(true);
+  }
   await expect(page.getByTestId('recommended-batch-size')).toHaveText(String(result.recommendation.recommendedBatchSize));
   const tableMedians = await page.getByTestId('median-ms').allTextContents();
   expect(tableMedians).toHaveLength(result.points.length);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  selectWorstCaseBatch,
   buildEsmBatchTensors,
   selectSequenceBatch,
   selectTokenBudgetBatch,
@@ -165,5 +166,38 @@ describe('buildEsmBatchTensors', () => {
   it('buildEsmBatchTensors rejects a sequence longer than the padded length', () => {
     const tooShort: Batch = { ...batch, paddedLength: 3 };
     expect(() => buildEsmBatchTensors(encoded, tooShort)).toThrow(InvalidBatchRequestError);
+  });
+});
+
+describe('selectWorstCaseBatch', () => {
+  const lengths = [10, 40, 25, 40, 5];
+
+  it('takes the longest sequences for a count', () => {
+    const batch = selectWorstCaseBatch(lengths, 'sequences', 3);
+
+    expect(batch.indices).toEqual([1, 3, 2]);
+    expect(batch.paddedLength).toBe(40);
+    expect(batch.paddedTokens).toBe(120);
+  });
+
+  it('repeats the input for a larger count', () => {
+    const batch = selectWorstCaseBatch(lengths, 'sequences', 7);
+
+    expect(batch.indices).toEqual([1, 3, 2, 0, 4, 1, 3]);
+    expect(batch.sequences).toBe(7);
+  });
+
+  it('fills a token budget with the longest', () => {
+    const batch = selectWorstCaseBatch(lengths, 'tokens', 100);
+
+    expect(batch.indices).toEqual([1, 3]);
+    expect(batch.paddedTokens).toBe(80);
+  });
+
+  it('keeps one row under a small budget', () => {
+    const batch = selectWorstCaseBatch(lengths, 'tokens', 16);
+
+    expect(batch.indices).toEqual([1]);
+    expect(batch.paddedTokens).toBe(40);
   });
 });

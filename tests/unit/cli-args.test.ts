@@ -15,8 +15,9 @@ describe('parseProfileArgs', () => {
       headroom: 0.8,
       warmupRuns: 1,
       minRuns: 3,
-      maxRuns: 20,
+      maxRuns: 50,
       maxTimePerPointMs: 2000,
+      targetRelativeError: 0.02,
       syntheticCount: null,
       outputPath: null,
       timeoutMinutes: 120,
@@ -30,6 +31,9 @@ describe('parseProfileArgs', () => {
       gcContent: null,
       strategy: 'linear',
       budget: null,
+      confirm: false,
+      kernelTimes: false,
+      precision: 'float32',
     });
   });
 
@@ -58,6 +62,7 @@ describe('parseProfileArgs', () => {
       '--time-cap-ms', '500',
       '--output', 'out/result.json',
       '--timeout-min', '2.5',
+      '--target-error', '0.05',
       '--rebuild',
       '--help',
     ]);
@@ -75,6 +80,7 @@ describe('parseProfileArgs', () => {
       minRuns: 4,
       maxRuns: 8,
       maxTimePerPointMs: 500,
+      targetRelativeError: 0.05,
       syntheticCount: 40,
       outputPath: 'out/result.json',
       timeoutMinutes: 2.5,
@@ -88,6 +94,9 @@ describe('parseProfileArgs', () => {
       gcContent: null,
       strategy: 'linear',
       budget: null,
+      confirm: false,
+      kernelTimes: false,
+      precision: 'float32',
     });
   });
 
@@ -183,7 +192,7 @@ describe('parseProfileArgs', () => {
   it.each([
     { argv: ['--min', '1024', '--max', '512'], message: 'Invalid range: --max 512 is below --min 1024.' },
     { argv: ['--min', '9000'], message: 'Invalid range: --max 8192 is below --min 9000.' },
-    { argv: ['--min-runs', '30'], message: 'Invalid runs: --max-runs 20 is below --min-runs 30.' },
+    { argv: ['--min-runs', '60'], message: 'Invalid runs: --max-runs 50 is below --min-runs 60.' },
     {
       argv: ['--min', '1', '--max', '100000', '--step', '1'],
       message: 'The sweep from 1 to 100000 in steps of 1 has 100000 batch sizes, more than the limit of 1000.',

@@ -3,9 +3,10 @@ import { formatResultTable, formatSummary } from '../../src/cli/table';
 import { SAMPLE_BATCH_SIZES, buildSamplePoint, buildSampleResult } from './fixtures/sampleResult';
 
 const HEADER = [
-  'batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'runs', 'warm-up ms',
-  'sequences/s', 'tokens/s', 'peak MiB', 'status',
+  'batch', 'sequences', 'tokens', 'padded tokens', 'median ms', 'p10 ms', 'p90 ms', 'CV %', 'runs', 'warm-up ms',
+  'sequences/s', 'tokens/s', 'GFLOP/s', 'peak MiB', 'output', 'status',
 ];
+const column = (title: string) => HEADER.indexOf(title);
 const STATUS_COLUMN = HEADER.length - 1;
 
 /** Splits a table line "| a | b |" into its cells, keeping their padding. */
@@ -44,7 +45,8 @@ describe('formatResultTable', () => {
 
   it('formatResultTable formats an ok row', () => {
     // 512 tokens: median (6 + 512 × 0.0065) × 1.0137 = 9.456 ms, 2 sequences, 512 tokens, 70.0 MiB peak.
-    expect(rows[0].map((cell) => cell.trim())).toEqual(['512', '2', '512', '555', '9.5', '9.0', '10.2', '10', '181.6', '211.51', '54147', '70.0', 'ok']);
+    // The sample points carry no CV, FLOP/s or spot check, as documents from before those fields.
+    expect(rows[0].map((cell) => cell.trim())).toEqual(['512', '2', '512', '555', '9.5', '9.0', '10.2', '-', '10', '181.6', '211.51', '54147', '-', '70.0', 'finite', 'ok']);
   });
 
   it('formatResultTable appends the failure message', () => {
@@ -56,10 +58,11 @@ describe('formatResultTable', () => {
   it('formatResultTable writes a dash for missing values', () => {
     const last = rows[rows.length - 1].map((cell) => cell.trim());
 
-    expect(last.slice(4, 7)).toEqual(['-', '-', '-']);
-    expect(last[7]).toBe('0');
-    expect(last.slice(8, 11)).toEqual(['-', '-', '-']);
-    expect(last[11]).toBe('6657.8');
+    expect(last.slice(column('median ms'), column('CV %') + 1)).toEqual(['-', '-', '-', '-']);
+    expect(last[column('runs')]).toBe('0');
+    expect(last.slice(column('warm-up ms'), column('GFLOP/s') + 1)).toEqual(['-', '-', '-', '-']);
+    expect(last[column('peak MiB')]).toBe('6657.8');
+    expect(last[column('output')]).toBe('-');
   });
 
   it('formatResultTable aligns every column but status', () => {
@@ -132,7 +135,21 @@ describe('formatResultTable', () => {
 
     const row = cellsOf(formatResultTable(result).split('\n')[2]);
 
-    expect(row[11].trim()).toBe('-');
+    expect(row[column('peak MiB')].trim()).toBe('-');
+  });
+
+  it('formatResultTable shows CV, FLOP/s and output checks', () => {
+    const result = buildSampleResult();
+    result.points = [
+      { ...buildSamplePoint(512), coefficientOfVariation: 0.1234, unstable: true, message: 'Noisy.', paddedFlopsPerSecond: 2.5e9, spotCheck: { row: 0, maxAbsDifference: 0.5, cosineSimilarity: 0.9, tolerance: 1e-3, agrees: false } },
+    ];
+
+    const row = cellsOf(formatResultTable(result).split('\n')[2]).map((cell) => cell.trim());
+
+    expect(row[column('CV %')]).toBe('12.3 unstable');
+    expect(row[column('GFLOP/s')]).toBe('2.500');
+    expect(row[column('output')]).toBe('batch differs');
+    expect(row[column('status')]).toBe('ok: Noisy.');
   });
 
   it('formatResultTable writes only the header for no points', () => {

@@ -94,7 +94,9 @@ describe('resultToCsv', () => {
   it('resultToCsv puts units in the header', () => {
     expect(rows[0]).toBe(
       'batch_size_tokens,sequences,tokens,padded_tokens,status,median_ms,p10_ms,p90_ms,runs,' +
-        'sequences_per_second,tokens_per_second,peak_bytes,warmup_ms,message',
+        'coefficient_of_variation,relative_standard_error,unstable,sequences_per_second,tokens_per_second,' +
+        'real_flops_per_second,padded_flops_per_second,peak_bytes,weight_bytes,runtime_peak_bytes,' +
+        'spot_check_max_abs_difference,warmup_ms,message',
     );
   });
 
@@ -109,12 +111,12 @@ describe('resultToCsv', () => {
     const fields = rows[1].split(',');
     expect(fields[0]).toBe('512');
     expect(fields[5]).toBe(String(sample.points[0].medianMs));
-    expect(fields[11]).toBe(String(sample.points[0].peakBytes));
+    expect(fields[16]).toBe(String(sample.points[0].peakBytes));
   });
 
   it('resultToCsv leaves null values empty', () => {
     expect(rows[16]).toBe(
-      '8192,28,7980,8643,oom,,,,0,,,6981230592,,Failed to allocate a 402653184-byte buffer: out of GPU memory.',
+      '8192,28,7980,8643,oom,,,,0,,,,,,,,6981230592,,,,,Failed to allocate a 402653184-byte buffer: out of GPU memory.',
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MEASURE_SETTINGS, measureRuns, validateMeasureSettings, type MeasureSettings } from '../../src/profiling/measure';
+import { DEFAULT_MEASURE_SETTINGS, UNSTABLE_CV, measurePoint, measureRuns, validateMeasureSettings, type MeasureSettings } from '../../src/profiling/measure';
 
 /**
  * Creates a fake clock and a run that advances it. Run number i (warm-up included) takes
@@ -18,8 +18,9 @@ function fakeRuns(durationsMs: number[]): { now: () => number; runOnce: () => Pr
   };
 }
 
+/** Settings with the run-count rule only, unless a test sets `targetRelativeError`. */
 function settings(overrides: Partial<MeasureSettings>): MeasureSettings {
-  return { ...DEFAULT_MEASURE_SETTINGS, ...overrides };
+  return { ...DEFAULT_MEASURE_SETTINGS, targetRelativeError: 0, ...overrides };
 }
 
 describe('measureRuns', () => {
@@ -153,5 +154,88 @@ describe('validateMeasureSettings', () => {
 
   it('validateMeasureSettings throws RangeError', () => {
     expect(() => validateMeasureSettings(settings({ maxRuns: 0 }))).toThrow(RangeError);
+  });
+});
+
+describe('measureRuns target error', () => {
+  it('stops once the median error is reached', async () => {
+    const runs = fakeRuns([50, 100, 100, 100, 100]);
+
+    const measured = await measureRuns(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 50, maxTimePerPointMs: 1e6, targetRelativeError: 0.02 }), runs.now);
+
+    expect(measured.durationsMs).toEqual([100, 100, 100]);
+    expect(measured.stopReason).toBe('target-error');
+  });
+
+  it('keeps running noisy points until the target', async () => {
+    // Alternating 90 and 110 ms: σ ≈ 10.3, so √(π/2)·σ/(√n·100) ≤ 0.02 needs n ≥ 42.
+    const durations = [0, ...Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 90 : 110))];
+    const runs = fakeRuns(durations);
+
+    const measured = await measureRuns(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 60, maxTimePerPointMs: 1e6, targetRelativeError: 0.02 }), runs.now);
+
+    expect(measured.stopReason).toBe('target-error');
+    expect(measured.durationsMs.length).toBeGreaterThanOrEqual(42);
+    expect(measured.durationsMs.length).toBeLessThan(60);
+  });
+
+  it('reports the time cap as the stop reason', async () => {
+    const durations = [0, ...Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 50 : 150))];
+    const runs = fakeRuns(durations);
+
+    const measured = await measureRuns(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 60, maxTimePerPointMs: 500, targetRelativeError: 0.02 }), runs.now);
+
+    expect(measured.stopReason).toBe('time-cap');
+    // 50 + 150 + 50 + 150 + 50 = 450 ms is under the cap, so a sixth run starts.
+    expect(measured.durationsMs).toHaveLength(6);
+  });
+
+  it('reports max runs as the stop reason', async () => {
+    const runs = fakeRuns([0, 50, 150, 50, 150]);
+
+    const measured = await measureRuns(runs.runOnce, settings({ warmupRuns: 1, minRuns: 2, maxRuns: 4, maxTimePerPointMs: 1e6, targetRelativeError: 0.001 }), runs.now);
+
+    expect(measured.stopReason).toBe('max-runs');
+    expect(measured.durationsMs).toHaveLength(4);
+  });
+
+  it('rejects a target error above 1', () => {
+    expect(() => validateMeasureSettings(settings({ targetRelativeError: 1.5 }))).toThrow(/targetRelativeError: 1.5/);
+  });
+});
+
+describe('measurePoint', () => {
+  it('keeps a steady point as measured once', async () => {
+    const runs = fakeRuns([40, 10, 10, 10]);
+
+    const measured = await measurePoint(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 3 }), runs.now);
+
+    expect(measured.remeasured).toBe(false);
+    expect(measured.unstable).toBe(false);
+    expect(measured.timing.medianMs).toBe(10);
+    expect(runs.calls()).toBe(4);
+  });
+
+  it('measures a noisy point again and keeps the second timing', async () => {
+    // Warm-up, then 10/30/10 (CV ≈ 0.69), then a steady 20/20/20.
+    const runs = fakeRuns([40, 10, 30, 10, 20, 20, 20]);
+
+    const measured = await measurePoint(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 3 }), runs.now);
+
+    expect(measured.remeasured).toBe(true);
+    expect(measured.unstable).toBe(false);
+    expect(measured.durationsMs).toEqual([20, 20, 20]);
+    expect(measured.warmupMs).toBe(40);
+    expect(runs.calls()).toBe(7);
+  });
+
+  it('flags a point that stays noisy as unstable', async () => {
+    const runs = fakeRuns([40, 10, 30, 10, 30, 10, 30]);
+
+    const measured = await measurePoint(runs.runOnce, settings({ warmupRuns: 1, minRuns: 3, maxRuns: 3 }), runs.now);
+
+    expect(measured.remeasured).toBe(true);
+    expect(measured.unstable).toBe(true);
+    expect(measured.timing.coefficientOfVariation).toBeGreaterThan(UNSTABLE_CV);
   });
 });
