@@ -3,6 +3,9 @@
  * and actions as the buttons, so a headless run is the same profile as a run through the page.
  */
 import type { Precision, ProfilerState, SweepSettingsState } from './profiler.svelte';
+import type { ModelSourceKind } from './exportSource.svelte';
+import type { OnnxVariant } from '../models/modelSources';
+import type { ArchitectureOverride } from '../models/userModel';
 import type { Backend, ProfileResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
@@ -30,6 +33,15 @@ export interface AutomationSettings {
   confirmRecommendation?: boolean;
   captureKernelTimes?: boolean;
   precision?: Precision;
+  /** Where the model comes from; 'builtin' uses `modelId`. Local files are chosen through the page's file input. */
+  modelSource?: ModelSourceKind;
+  hubId?: string;
+  hubVariant?: OnnxVariant;
+  hubBaseUrl?: string;
+  modelUrl?: string;
+  manifestEntryId?: string;
+  /** Family and sizes of an export whose architecture cannot be identified; null clears them. */
+  architecture?: ArchitectureOverride | null;
 }
 
 export interface ProfilerAutomation {
@@ -38,6 +50,11 @@ export interface ProfilerAutomation {
   run(): Promise<ProfileResult>;
   /** Destroys the worker's GPU device, as a driver reset would, to test recovery. */
   loseDevice(): Promise<void>;
+  /** Loads and inspects the chosen export; rejects with its error message. */
+  loadExport(): Promise<void>;
+  /** Bytes of exports in Cache Storage, read again now. */
+  modelCacheBytes(): Promise<number | null>;
+  clearModelCache(): Promise<void>;
   /** GPU bytes that the worker's buffers hold now; null on WASM or before the backend started. */
   liveGpuBytes(): Promise<number | null>;
   /** Releases the worker's session, as loading another model does. */
@@ -56,6 +73,11 @@ export interface ProfilerAutomation {
     tokenizerError: string | null;
     /** Error of the run, or of its protein half when the DNA result was kept. */
     runError: string | null;
+    exportLoading: boolean;
+    /** Error of the last export load, with the next step in it. */
+    exportError: string | null;
+    /** Id of the loaded export, or null while none is loaded. */
+    exportModelId: string | null;
     progress: { sweep: string; index: number; total: number; batchSize: number } | null;
   };
 }
@@ -82,6 +104,14 @@ export function installAutomation(profiler: ProfilerState): void {
       if (settings.confirmRecommendation !== undefined) profiler.confirmRecommendation = settings.confirmRecommendation;
       if (settings.captureKernelTimes !== undefined) profiler.captureKernelTimes = settings.captureKernelTimes;
       if (settings.precision !== undefined) profiler.precision = settings.precision;
+      const source = profiler.exportSource;
+      if (settings.modelSource !== undefined) source.kind = settings.modelSource;
+      if (settings.hubId !== undefined) source.hubId = settings.hubId;
+      if (settings.hubVariant !== undefined) source.variant = settings.hubVariant;
+      if (settings.hubBaseUrl !== undefined) source.hubBaseUrl = settings.hubBaseUrl;
+      if (settings.modelUrl !== undefined) source.url = settings.modelUrl;
+      if (settings.manifestEntryId !== undefined) source.manifestEntryId = settings.manifestEntryId;
+      if (settings.architecture !== undefined) profiler.architecture = settings.architecture;
       let reload = false;
       if (settings.chunking) {
         profiler.chunking = { ...profiler.chunking, ...settings.chunking };
@@ -105,6 +135,17 @@ export function installAutomation(profiler: ProfilerState): void {
     loseDevice() {
       return profiler.loseDevice();
     },
+    async loadExport() {
+      await profiler.loadExport();
+      if (profiler.exportError) throw new Error(profiler.exportError);
+    },
+    async modelCacheBytes() {
+      await profiler.refreshModelCacheBytes();
+      return profiler.modelCacheBytes;
+    },
+    clearModelCache() {
+      return profiler.clearModelCache();
+    },
     liveGpuBytes() {
       return profiler.liveGpuBytes();
     },
@@ -127,6 +168,9 @@ export function installAutomation(profiler: ProfilerState): void {
         tokenCounts: profiler.tokenizer.tokenCounts,
         tokenizerError: profiler.tokenizerError,
         runError: profiler.runError?.message ?? null,
+        exportLoading: profiler.exportLoading,
+        exportError: profiler.exportError,
+        exportModelId: profiler.exportInfo && profiler.model ? profiler.model.id : null,
         progress: profiler.progress
           ? { sweep: profiler.sweepLabel, index: profiler.progress.index, total: profiler.progress.total, batchSize: profiler.progress.batchSize }
           : null,

@@ -3,11 +3,15 @@
  * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
  */
 import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, PointResult, PrecisionDrift, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
-import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, ProbeRequest, TokenizerInfo, TokenizerRequest } from '../worker/api';
+import * as Comlink from 'comlink';
+import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, TokenizerInfo, TokenizerRequest, UserModelInfo } from '../worker/api';
+import type { ModelLoadProgress } from '../models/modelSources';
+import type { ArchitectureOverride } from '../models/userModel';
+import { ExportSourceState } from './exportSource.svelte';
 import { ProfilerClient, WorkerTimeoutError } from './profilerClient';
 import { DEFAULT_SYNTHETIC_PROTEINS, type SyntheticProteinOptions } from '../sequences/synthetic';
 import { DEFAULT_SYNTHETIC_DNA, type SyntheticDnaOptions } from '../sequences/syntheticDna';
-import { getModelConfig, modelInputKind, type ModelInputKind } from '../models/catalog';
+import { getModelConfig, modelInputKind, type ModelConfig, type ModelInputKind } from '../models/catalog';
 import { recommendBatchSize } from '../profiling/recommend';
 import { checkModelFits } from '../models/feasibility';
 import { InvalidSettingError, validateSweepSettings, type SweepSettingsState } from './validateSettings';
@@ -72,6 +76,23 @@ export class ProfilerState {
   captureKernelTimes = $state(false);
   /** Precision of the generated graph; 'both' sweeps fp32, then fp16, and reports the drift between them. */
   precision = $state<Precision>('float32');
+  /** The ONNX export to profile instead of a built-in model, when its kind is not 'builtin'. */
+  readonly exportSource = new ExportSourceState();
+  /** Family and sizes entered for an export whose architecture could not be identified. */
+  architecture = $state<ArchitectureOverride | null>(null);
+  /** True after a load failed because the architecture is unknown: the page then asks for it. */
+  architectureNeeded = $state(false);
+  /** What the last loaded export contains; null for built-in models. */
+  exportInfo = $state.raw<UserModelInfo | null>(null);
+  exportLoading = $state(false);
+  exportProgress = $state.raw<ModelLoadProgress | null>(null);
+  exportError = $state<string | null>(null);
+  /** Bytes of exports in Cache Storage, or null where unknown. */
+  modelCacheBytes = $state<number | null>(null);
+  /** Hub repository whose tokenizer.json was last tried, so that reloading the export does not fetch it again. */
+  private hubTokenizerTried: string | null = null;
+  /** Shapes of the loaded model, for limit predictions on the page. */
+  private modelConfig: ModelConfig | null = null;
   /** Name of the sweep that the progress bar describes, in a pipeline run of two sweeps. */
   sweepLabel = $state('');
   /** Points of the companion (protein) sweep while it runs. */
@@ -95,7 +116,10 @@ export class ProfilerState {
   runError = $state<{ name: string; message: string } | null>(null);
 
   readonly running = $derived(this.phase === 'preparing' || this.phase === 'running');
-  readonly inputKind: ModelInputKind = $derived(modelInputKind(getModelConfig(this.modelId)));
+  readonly usesExport = $derived(this.exportSource.kind !== 'builtin');
+  readonly inputKind: ModelInputKind = $derived(
+    this.usesExport ? (this.exportInfo?.family ?? this.architecture?.family) === 'dnabert' ? 'dna' : 'protein' : modelInputKind(getModelConfig(this.modelId)),
+  );
   /** Whether the chosen model can load at all; limits come from the device once it is known. */
   readonly modelFit = $derived(
     checkModelFits(getModelConfig(this.modelId), {
@@ -200,8 +224,13 @@ export class ProfilerState {
     // Bad settings are reported before anything is cleared, so the previous result stays on the page.
     try {
       validateSweepSettings(settings, this.input && this.loadedInputKind === this.inputKind ? this.input.longestSequenceTokens : null);
-      const fit = checkModelFits(getModelConfig(this.modelId), { backend: this.backend });
-      if (!fit.ok) throw new InvalidSettingError(fit.reason);
+      if (!this.usesExport) {
+        const fit = checkModelFits(getModelConfig(this.modelId), { backend: this.backend });
+        if (!fit.ok) throw new InvalidSettingError(fit.reason);
+      } else {
+        this.exportSource.request(location.href);
+        if (this.precision !== 'float32') throw new InvalidSettingError('Precision: exports run as exported. For fp16, load the model_fp16 variant (or an fp16 file) with precision fp32.');
+      }
       if (this.precision !== 'float32' && this.fp16Unavailable !== null) throw new InvalidSettingError(`Precision ${this.precision}: fp16 is unavailable because ${this.fp16Unavailable} Choose fp32.`);
       this.budgetBytes();
     } catch (error) {
@@ -312,7 +341,7 @@ export class ProfilerState {
     const worstCase = assessWorstCase({
       shape,
       points,
-      config: this.model?.source === 'builtin' ? getModelConfig(this.model.id) : null,
+      config: this.modelConfig,
       limits,
       budgetBytes: this.budgetBytes(),
       weightBytes: this.weightBufferBytes,
@@ -471,7 +500,8 @@ export class ProfilerState {
     if (this.backend !== 'webgpu' || !this.environment?.limits.maxBufferSize) return null;
     const shapes = await this.client.call('Planning batches', INPUT_TIMEOUT_MS, (api) => api.describeBatches(settings.unit, batchSizes));
     const limits = { maxBufferSize: this.environment.limits.maxBufferSize, maxStorageBufferBindingSize: this.environment.limits.maxStorageBufferBindingSize };
-    let predicted = largestCandidateWithinLimits(getModelConfig(this.model?.id ?? this.modelId), shapes, limits);
+    if (!this.modelConfig) return null;
+    let predicted = largestCandidateWithinLimits(this.modelConfig, shapes, limits);
     const budgetBytes = this.budgetBytes();
     if (budgetBytes !== null && batchSizes.length >= 2) {
       // The first two probes feed the memory model; they are real points of the sweep.
@@ -535,7 +565,85 @@ export class ProfilerState {
       await this.loadInput();
       if (!this.input) throw new Error(this.inputError ?? 'The input could not be read.');
     }
-    await this.loadModel(this.modelId, this.precision === 'float16' ? 'float16' : 'float32');
+    if (this.usesExport) await this.loadExportNow();
+    else await this.loadModel(this.modelId, this.precision === 'float16' ? 'float16' : 'float32');
+  }
+
+  /**
+   * Loads the chosen export in the worker, so that the page shows its inputs and architecture before a
+   * run. A run loads it again, from Cache Storage.
+   */
+  async loadExport(): Promise<void> {
+    if (this.running) return;
+    try {
+      await this.ensureBackend();
+      await this.loadExportNow();
+      this.statusText = '';
+    } catch {
+      // loadExportNow stored the message in exportError for the model panel.
+    }
+  }
+
+  private async loadExportNow(): Promise<void> {
+    const request = this.exportSource.request(location.href);
+    this.exportLoading = true;
+    this.exportError = null;
+    this.exportProgress = null;
+    this.statusText = `Loading ${this.exportSource.describe()}…`;
+    const previousKind = this.inputKind;
+    try {
+      const onProgress = Comlink.proxy((progress: ModelLoadProgress) => {
+        this.exportProgress = progress;
+      });
+      const architecture = this.architecture ? $state.snapshot(this.architecture) : null;
+      const loaded = await this.client.call(`Loading ${this.exportSource.describe()}`, LOAD_MODEL_TIMEOUT_MS, (api) =>
+        api.loadUserModel({ source: request, architecture }, onProgress),
+      );
+      this.applyLoadedModel(loaded);
+      this.exportInfo = loaded.userModel ?? null;
+      this.architectureNeeded = false;
+      if (this.exportInfo?.family === 'dnabert' && request.kind === 'hub') await this.loadHubTokenizer(request.hubId, request.hubBaseUrl);
+      if (this.inputKind !== previousKind) {
+        const unit = this.inputKind === 'dna' ? 'sequences' : 'tokens';
+        this.sweep = { ...this.sweep, unit, ...defaultSweepFor(unit) };
+        await this.loadInput();
+      }
+    } catch (error) {
+      this.exportError = messageOf(error);
+      this.architectureNeeded = error instanceof Error && error.name === 'UnknownArchitectureError';
+      throw error;
+    } finally {
+      this.exportLoading = false;
+      void this.refreshModelCacheBytes();
+    }
+  }
+
+  /** Loads tokenizer.json from the same hub repository, so that DNA token counts are exact; a missing one keeps estimates. */
+  private async loadHubTokenizer(hubId: string, hubBaseUrl: string | undefined): Promise<void> {
+    // One attempt per repository: a second load of the same export must not fetch again.
+    const key = `${hubBaseUrl ?? ''} ${hubId}`;
+    if (this.hubTokenizerTried === key) return;
+    this.hubTokenizerTried = key;
+    try {
+      this.tokenizer = await this.client.call('Loading the tokenizer', INPUT_TIMEOUT_MS, (api) => api.loadTokenizer({ kind: 'hub', hubId, hubBaseUrl }));
+    } catch (error) {
+      this.tokenizerError = `${hubId} has no usable tokenizer.json, so DNA token counts are estimated: ${messageOf(error)}`;
+    }
+  }
+
+  /** Reads how many bytes of exports Cache Storage keeps. */
+  async refreshModelCacheBytes(): Promise<void> {
+    try {
+      this.modelCacheBytes = await this.client.call('Reading the model cache', INPUT_TIMEOUT_MS, (api) => api.modelCacheBytes());
+    } catch {
+      this.modelCacheBytes = null;
+    }
+  }
+
+  /** Deletes every cached export, so that the next load downloads again. */
+  async clearModelCache(): Promise<void> {
+    await this.client.call('Clearing the model cache', INPUT_TIMEOUT_MS, (api) => api.clearModelCache());
+    await this.refreshModelCacheBytes();
   }
 
   /**
@@ -571,7 +679,12 @@ export class ProfilerState {
   private async loadModel(modelId: string, dtype: 'float32' | 'float16' = 'float32'): Promise<void> {
     this.statusText = `Building ${modelId}${dtype === 'float16' ? ' (fp16)' : ''} and creating its session…`;
     const loaded = await this.client.call(`Loading ${modelId}`, LOAD_MODEL_TIMEOUT_MS, (api) => api.loadModel(modelId, { dtype }));
+    this.applyLoadedModel(loaded);
+  }
+
+  private applyLoadedModel(loaded: LoadedModel): void {
     this.model = loaded.report;
+    this.modelConfig = loaded.config;
     this.storageBufferCacheMode = loaded.storageBufferCacheMode;
     this.sessionOptions = loaded.sessionOptions;
     this.weightBufferBytes = loaded.weightBufferBytes;

@@ -9,6 +9,8 @@ import { checkModelFits } from '../models/feasibility';
 import { SEARCH_STRATEGIES, type SearchStrategy } from '../profiling/search';
 import { parseByteSize } from '../gpu/budget';
 import type { Precision } from '../app/profiler.svelte';
+import { ONNX_VARIANTS, parseHubId, type OnnxVariant } from '../models/modelSources';
+import type { ArchitectureOverride } from '../models/userModel';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -52,6 +54,9 @@ export interface ProfileOptions {
   /** Capture GPU time per operator type at the recommended size after the sweep. */
   kernelTimes: boolean;
   precision: Precision;
+  /** An ONNX export to profile instead of the built-in `modelId`; null for a built-in model. */
+  exportSource: CliExportSource | null;
+  architecture: ArchitectureOverride | null;
 }
 
 export const USAGE = `Usage: npm run profile -- [options]
@@ -94,11 +99,61 @@ DNA models (dnabert_s):
   --budget SIZE         simulate a GPU with SIZE of memory for buffers, e.g. 8GiB or 512MiB
                         (webgpu only; default: the device's own memory)
   --output FILE         write the result JSON to FILE
+  --model-file PATH     profile a local ONNX export instead of a built-in model; repeat it for the
+                        external data files and a config.json that go with the .onnx
+  --model-url URL       profile the ONNX export at URL (the host must allow cross-origin requests)
+  --hub-id ID           profile a Hugging Face export by id, e.g. Xenova/esm2_t6_8M_UR50D
+  --variant NAME        onnx/ file of --hub-id: model, model_fp16 or model_quantized (default model)
+  --hub-base-url URL    hub address for --hub-id (default https://huggingface.co)
+  --architecture F,L,H,A  family (esm2 or dnabert), layers, hidden size and attention heads of an
+                        export whose config.json does not name them, e.g. esm2,6,320,20
   --timeout-min MIN     give up after MIN minutes (default 120)
   --rebuild             build the app even when dist/ looks current
   --help                show this text
 
 Exit status: 0 when the sweep finished, 1 when it failed, 2 for invalid options.`;
+
+/** An export named on the command line. */
+export type CliExportSource =
+  | { kind: 'file'; paths: string[] }
+  | { kind: 'url'; url: string }
+  | { kind: 'hub'; hubId: string; variant: OnnxVariant; hubBaseUrl: string | null };
+
+function parseExportSource(values: { 'model-file'?: string[]; 'model-url'?: string; 'hub-id'?: string; variant?: string; 'hub-base-url'?: string }): CliExportSource | null {
+  const given = (['model-file', 'model-url', 'hub-id'] as const).filter((name) => values[name] !== undefined);
+  if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other: pick one model source.`);
+  if (values.variant !== undefined && values['hub-id'] === undefined) throw new UsageError('--variant applies to --hub-id only.');
+  if (values['hub-base-url'] !== undefined && values['hub-id'] === undefined) throw new UsageError('--hub-base-url applies to --hub-id only.');
+  if (values['model-file']) {
+    const onnxFiles = values['model-file'].filter((path) => path.endsWith('.onnx'));
+    if (onnxFiles.length !== 1) throw new UsageError(`--model-file needs exactly one .onnx file among its ${values['model-file'].length} paths; the others are its external data and config.json.`);
+    return { kind: 'file', paths: values['model-file'] };
+  }
+  if (values['model-url'] !== undefined) {
+    if (!/^https?:\/\//i.test(values['model-url'])) throw new UsageError(`Invalid --model-url "${values['model-url']}": expected an http(s) URL of an .onnx file.`);
+    return { kind: 'url', url: values['model-url'] };
+  }
+  if (values['hub-id'] !== undefined) {
+    const variant = (values.variant ?? 'model') as OnnxVariant;
+    if (!ONNX_VARIANTS.includes(variant)) throw new UsageError(`Invalid --variant "${values.variant}": expected one of ${ONNX_VARIANTS.join(', ')}.`);
+    try {
+      parseHubId(values['hub-id']);
+    } catch (error) {
+      throw new UsageError(`Invalid --hub-id: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { kind: 'hub', hubId: values['hub-id'], variant, hubBaseUrl: values['hub-base-url'] ?? null };
+  }
+  return null;
+}
+
+function parseArchitecture(text: string): ArchitectureOverride {
+  const [family, ...sizes] = text.split(',').map((part) => part.trim());
+  const numbers = sizes.map(Number);
+  if ((family !== 'esm2' && family !== 'dnabert') || numbers.length !== 3 || numbers.some((value) => !Number.isInteger(value) || value < 1)) {
+    throw new UsageError(`Invalid --architecture "${text}": expected FAMILY,LAYERS,HIDDEN,HEADS with FAMILY esm2 or dnabert, e.g. esm2,6,320,20.`);
+  }
+  return { family, layers: numbers[0], hidden: numbers[1], heads: numbers[2] };
+}
 
 /** Command-line names of the precisions. */
 const PRECISION_NAMES: Record<string, Precision> = { fp32: 'float32', fp16: 'float16', both: 'both' };
@@ -149,6 +204,12 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         confirm: { type: 'boolean' },
         'kernel-times': { type: 'boolean' },
         precision: { type: 'string' },
+        'model-file': { type: 'string', multiple: true },
+        'model-url': { type: 'string' },
+        'hub-id': { type: 'string' },
+        variant: { type: 'string' },
+        'hub-base-url': { type: 'string' },
+        architecture: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -164,7 +225,9 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
   }
   const backend = values.backend ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'wasm') throw new UsageError(`Invalid --backend "${backend}": expected webgpu or wasm.`);
-  const isDna = modelInputKind(getModelConfig(modelId)) === 'dna';
+  const exportSource = parseExportSource(values);
+  const architecture = values.architecture === undefined ? null : parseArchitecture(values.architecture);
+  const isDna = exportSource ? architecture?.family === 'dnabert' : modelInputKind(getModelConfig(modelId)) === 'dna';
   const unit = values.unit ?? (isDna ? 'sequences' : 'tokens');
   if (unit !== 'tokens' && unit !== 'sequences') throw new UsageError(`Invalid --unit "${unit}": expected tokens or sequences.`);
   const sweepDefaults = defaultSweepFor(unit);
@@ -198,6 +261,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     budget: values.budget ?? null,
     confirm: values.confirm ?? false,
     kernelTimes: values['kernel-times'] ?? false,
+    exportSource,
+    architecture,
     precision: PRECISION_NAMES[values.precision ?? 'fp32'] ?? (values.precision as Precision),
   };
   if (!SEARCH_STRATEGIES.includes(options.strategy)) {
@@ -222,9 +287,13 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     const proteinIds = MODEL_CATALOG.filter((model) => model.family === 'esm2').map((model) => model.id);
     throw new UsageError(`Invalid --protein-model "${options.proteinModelId}": expected an ESM-2 model, one of ${proteinIds.join(', ')}.`);
   }
-  const fit = checkModelFits(getModelConfig(modelId), { backend });
-  if (!fit.ok) throw new UsageError(fit.reason);
-  if (!isDna) {
+  if (!exportSource) {
+    const fit = checkModelFits(getModelConfig(modelId), { backend });
+    if (!fit.ok) throw new UsageError(fit.reason);
+  } else if (values.model !== undefined) {
+    throw new UsageError('--model names a built-in model, which excludes --model-file, --model-url and --hub-id: pick one.');
+  }
+  if (!isDna && !exportSource) {
     const dnaOnly = (['chunk', 'last-chunk', 'with-proteins', 'protein-model', 'tokenizer', 'gc'] as const).filter((name) => values[name] !== undefined);
     if (dnaOnly.length > 0) throw new UsageError(`--${dnaOnly[0]} applies to DNA models only, and ${modelId} is a protein model. Use --model dnabert_s.`);
   }

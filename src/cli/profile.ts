@@ -89,6 +89,7 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
         confirmRecommendation: options.confirm,
         captureKernelTimes: options.kernelTimes,
         precision: options.precision,
+        architecture: options.architecture,
         synthetic: options.syntheticCount === null ? undefined : { count: options.syntheticCount },
         syntheticDna:
           options.syntheticCount === null && options.gcContent === null
@@ -96,6 +97,7 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
             : { ...(options.syntheticCount === null ? {} : { count: options.syntheticCount }), ...(options.gcContent === null ? {} : { gcContent: options.gcContent }) },
       },
     );
+    if (options.exportSource) await loadExport(page, options, log);
     if (options.tokenizerPath) {
       await page.locator('[data-testid="tokenizer-input"]').setInputFiles(options.tokenizerPath);
       await page.waitForFunction(() => {
@@ -223,3 +225,31 @@ const exitCode = await main();
 process.exitCode = exitCode;
 // A timed-out run may leave Chromium or the server holding the event loop open; this ends the process anyway.
 setTimeout(() => process.exit(exitCode), 2000).unref();
+
+/** Loads the export named on the command line in the page and stops with its error message when it fails. */
+async function loadExport(page: Page, options: ProfileOptions, log: (line: string) => void): Promise<void> {
+  const source = options.exportSource!;
+  if (source.kind === 'file') {
+    await page.evaluate(() => window.batchProfiler!.configure({ modelSource: 'file' }));
+    await page.locator('[data-testid="model-file-input"]').setInputFiles(source.paths);
+    await page.waitForFunction(
+      () => {
+        const snapshot = window.batchProfiler!.snapshot();
+        return !snapshot.exportLoading && (snapshot.exportModelId !== null || snapshot.exportError !== null);
+      },
+      undefined,
+      { timeout: 900_000, polling: 200 },
+    );
+    const error = await page.evaluate(() => window.batchProfiler!.snapshot().exportError);
+    if (error) throw new Error(error);
+  } else {
+    await page.evaluate(
+      (settings) => window.batchProfiler!.configure(settings),
+      source.kind === 'url'
+        ? { modelSource: 'url' as const, modelUrl: source.url }
+        : { modelSource: 'hub' as const, hubId: source.hubId, hubVariant: source.variant, ...(source.hubBaseUrl ? { hubBaseUrl: source.hubBaseUrl } : {}) },
+    );
+    await page.evaluate(() => window.batchProfiler!.loadExport());
+  }
+  log(`Model: ${await page.evaluate(() => window.batchProfiler!.snapshot().exportModelId)} loaded.`);
+}

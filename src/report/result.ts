@@ -55,6 +55,10 @@ export interface ModelReport {
   heads: number;
   /** "reference architecture, synthetic weights" for built-in graphs. */
   weights: string;
+  /** For loaded exports: the URL, the hub id or the file name that the model came from. */
+  sourceLabel?: string;
+  /** For hub and manifest exports: the onnx/ variant, such as "model" or "model_fp16". */
+  variant?: string;
 }
 
 export interface LengthStats {

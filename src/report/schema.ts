@@ -85,6 +85,8 @@ const ModelSchema = objectSchema({
   hidden: positiveInteger(),
   heads: positiveInteger(),
   weights: stringSchema(),
+  sourceLabel: v.optional(stringSchema()),
+  variant: v.optional(stringSchema()),
 });
 
 const LengthStatsSchema = v.pipe(

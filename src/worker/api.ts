@@ -8,6 +8,9 @@ import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { LastChunkPolicy } from '../sequences/chunking';
 import type { InputSummary } from '../sequences/inputPipeline';
 import type { BatchShape } from '../gpu/limits';
+import type { ModelLoadProgress, ModelRequest } from '../models/modelSources';
+import type { ArchitectureOverride } from '../models/userModel';
+import type { ModelConfig } from '../models/catalog';
 
 export type { InputSummary } from '../sequences/inputPipeline';
 
@@ -37,6 +40,8 @@ export interface TokenizerInfo {
 
 export interface LoadedModel {
   report: ModelReport;
+  /** Shapes that limit predictions and FLOP counts use: the catalog entry, or an export's identified architecture. */
+  config: ModelConfig;
   /** Time to generate or fetch the graph, in ms. */
   buildMs: number;
   /** Time for `InferenceSession.create`, in ms. */
@@ -46,6 +51,8 @@ export interface LoadedModel {
   /** onnxruntime-web storage buffer cache mode of the session, which peak-memory figures depend on. */
   storageBufferCacheMode: string;
   sessionOptions: SessionOptionsReport;
+  /** For an ONNX export: its inputs, architecture and files. */
+  userModel?: UserModelInfo;
 }
 
 export interface ProbeRequest extends MeasureSettings {
@@ -59,6 +66,34 @@ export interface ProbeRequest extends MeasureSettings {
   batchShape?: 'input-order' | 'worst-case';
   /** Release the session first, so that the batch runs in a new one. */
   freshSession?: boolean;
+}
+
+/** An ONNX export to load, and what the profiler cannot read from it. */
+export interface UserModelRequest {
+  source: ModelRequest;
+  /** Family and sizes entered by the user, for exports whose architecture cannot be identified. */
+  architecture?: ArchitectureOverride | null;
+  /** Largest download accepted, model and external data together, in bytes. */
+  maxBytes?: number;
+  /** False downloads again even when the files are in Cache Storage. Default true. */
+  useCache?: boolean;
+}
+
+/** What the page shows about a loaded export. */
+export interface UserModelInfo {
+  family: 'esm2' | 'dnabert';
+  /** Where the family and sizes came from. */
+  architectureSource: 'config.json' | 'graph' | 'unknown' | 'user';
+  architectureNotes: string[];
+  inputs: { name: string; elemType: string; dims: (number | string | null)[] }[];
+  outputName: string;
+  fixedBatchSize: number | null;
+  fixedSequenceLength: number | null;
+  opsetVersion: number | null;
+  /** Bytes of the model and its external data together. */
+  totalBytes: number;
+  files: { file: string; bytes: number; fromCache: boolean }[];
+  warnings: string[];
 }
 
 export interface LoadModelOptions {
@@ -107,6 +142,11 @@ export interface ProfilerApi {
   describeWorstCase(unit: BatchUnit, batchSize: number): Promise<BatchShape>;
   /** Generates or fetches the model graph and creates its session. */
   loadModel(modelId: string, options?: LoadModelOptions): Promise<LoadedModel>;
+  /** Loads an ONNX export and creates its session; progress reports bytes per file. */
+  loadUserModel(request: UserModelRequest, onProgress?: (progress: ModelLoadProgress) => void): Promise<LoadedModel>;
+  /** Bytes of exports kept in Cache Storage; null where there is none. */
+  modelCacheBytes(): Promise<number | null>;
+  clearModelCache(): Promise<void>;
   /** Embeds the first `count` input sequences in one batch and returns each one's masked mean over its tokens. */
   embedPooled(count: number): Promise<Float32Array[]>;
   /** Measures one batch size. Failures come back as a point with a failure status, not as an exception. */

@@ -4,8 +4,8 @@
  * directly in Node on the WASM backend, so onnxruntime-web is passed in rather than imported.
  */
 import type * as OrtModule from 'onnxruntime-web';
-import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, MatmulPeakReport, PointResult, SpotCheck } from '../report/result';
-import type { ChunkSettings, ForwardOutput, InitializeOptions, InputRequest, KernelProfileRequest, LoadModelOptions, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
+import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, MatmulPeakReport, ModelReport, PointResult, SpotCheck } from '../report/result';
+import type { ChunkSettings, ForwardOutput, InitializeOptions, InputRequest, KernelProfileRequest, LoadModelOptions, UserModelRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
 import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
 import { installMemoryBudget, type MemoryBudget } from '../gpu/budget';
@@ -35,6 +35,9 @@ import { compareEmbeddings } from '../profiling/drift';
 import { forwardFlopsPerToken, type WeightDtype } from '../models/counts';
 import { float16ToFloat32Array } from '../models/float16';
 import { checkBatchAgainstLimits } from '../gpu/limits';
+import { checkBatchShapeAllowed, identifyArchitecture, mapModelInputs, type InputMapping } from '../models/inspectOnnx';
+import { createCacheStorageModelCache, fetchModelFiles, type ModelCache, type ModelLoadProgress } from '../models/modelSources';
+import { checkExportFits, configFromArchitecture, describeUnsupportedOperator, exportDtype, userModelReport } from '../models/userModel';
 import { measureMatmulPeak } from '../gpu/matmulBench';
 import { captureConsoleDuring, countModelRuns, extractTraceEvents, summarizeKernelTimes } from '../profiling/kernelTimes';
 import { InputMismatchError, KernelProfileError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
@@ -56,6 +59,9 @@ export const STORAGE_BUFFER_CACHE_MODE = 'lazyRelease';
 const GRAPH_OPTIMIZATION_LEVEL = 'all';
 
 const WEIGHTS_LABEL = 'reference architecture, synthetic weights';
+
+/** Tokens of the ESM-2 alphabet: 4 specials, 25 residue codes, 2 more specials, <null_1> and <mask>. */
+const ESM_ALPHABET_SIZE = 33;
 
 /**
  * Largest difference accepted between a pooled embedding computed alone and inside a batch. fp32 sums in
@@ -85,6 +91,15 @@ export interface EngineOptions {
 
 export { findInvalidValue } from '../profiling/outputChecks';
 
+/** The loaded model: a generated graph, or an export with its input mapping. */
+interface ActiveModel {
+  /** Shapes for limit predictions and FLOP counts; for an export, from config.json, the graph or the user. */
+  config: ModelConfig;
+  built: BuiltModel;
+  /** Input and output names and types of an export; null for generated graphs, which use the standard ones. */
+  mapping: InputMapping | null;
+}
+
 export class ProfilerEngine implements ProfilerApi {
   private backend: Backend | null = null;
   private gpu: AcquiredDevice | null = null;
@@ -101,7 +116,7 @@ export class ProfilerEngine implements ProfilerApi {
   private dnaSource: DnaSource | null = null;
   private dnaTokenizer: DnaTokenizer = createEstimatedDnaTokenizer();
   private tokenizerSource: string | null = null;
-  private model: { config: ModelConfig; built: BuiltModel } | null = null;
+  private model: ActiveModel | null = null;
   private session: Session | null = null;
   /**
    * Session creation and runs go through one queue, because onnxruntime-web 1.30 throws when two
@@ -134,8 +149,7 @@ export class ProfilerEngine implements ProfilerApi {
         wasmThreads: this.ort.env.wasm.numThreads ?? 1,
       };
       if (backend === 'webgpu') {
-        await this.acquireGpu();
-        const gpu = this.gpu as AcquiredDevice;
+        const gpu = await this.acquireGpu();
         environment.adapter = gpu.adapterReport;
         environment.limits = gpu.limits;
         environment.features = gpu.features;
@@ -263,7 +277,7 @@ export class ProfilerEngine implements ProfilerApi {
       const build = this.options.buildModel ?? buildModel;
       const built = build(config, { seed: this.options.weightSeed ?? 1, dtype });
       const buildMs = performance.now() - buildStartMs;
-      this.model = { config, built };
+      this.model = { config, built, mapping: null };
 
       const sessionStartMs = performance.now();
       this.budget?.takeRejection();
@@ -274,28 +288,132 @@ export class ProfilerEngine implements ProfilerApi {
         await this.releaseSession();
         throw new ModelLoadError(`The weights of ${config.id} do not fit the simulated GPU budget. ${weightRejection}`, { modelId: config.id });
       }
+      const report: ModelReport = {
+        id: config.id,
+        source: 'builtin',
+        parameters: built.parameterCount,
+        dtype: built.dtype ?? 'float32',
+        layers: config.layers,
+        hidden: config.hidden,
+        heads: config.heads,
+        weights: WEIGHTS_LABEL,
+      };
+      return this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs);
+    });
+  }
+
+  /**
+   * Loads an ONNX export from a file, a URL, a hub id or the app's manifest.
+   * 1. Fetch the files (from Cache Storage when cached), reporting progress.
+   * 2. Map its inputs and output, identify the architecture, and check it against the backend.
+   * 3. Create the session, naming the operator when onnxruntime-web has no kernel for it.
+   */
+  loadUserModel(request: UserModelRequest, onProgress?: (progress: ModelLoadProgress) => void): Promise<LoadedModel> {
+    return this.enqueue(async () => {
+      const backend = this.requireBackend();
+
+      // 1. Files.
+      const fetchStartMs = performance.now();
+      const fetched = await fetchModelFiles(request.source, {
+        cache: request.useCache === false ? null : this.openModelCache(),
+        onProgress,
+        maxBytes: request.maxBytes,
+      });
+      const buildMs = performance.now() - fetchStartMs;
+
+      // 2. Inputs, architecture and fit.
+      const mapping = mapModelInputs(fetched.inspection);
+      const architecture = identifyArchitecture(fetched.config, fetched.inspection);
+      const config = configFromArchitecture(fetched.modelId, architecture, request.architecture ?? null);
+      const dtype = exportDtype(fetched.inspection);
+      if (dtype === 'float16' && backend === 'webgpu' && this.gpu && !this.gpu.features.includes('shader-f16')) {
+        throw new ModelLoadError(
+          `${fetched.sourceLabel} is an fp16 export, which needs the WebGPU feature shader-f16; this GPU (${this.gpu.adapterReport.vendor} ${this.gpu.adapterReport.architecture}) does not offer it. Load the fp32 variant ("model"), or use the WASM backend.`,
+          { modelId: fetched.modelId },
+        );
+      }
+      const totalBytes = fetched.modelBytes.byteLength + fetched.externalData.reduce((total, file) => total + file.data.byteLength, 0);
+      const unfit = checkExportFits(totalBytes, config, dtype, backend === 'webgpu' && this.gpu ? toBufferLimits(this.gpu.limits) : null);
+      if (unfit) throw new ModelLoadError(`${fetched.sourceLabel}: ${unfit}`, { modelId: fetched.modelId });
+
+      // 3. Session.
+      await this.releaseSession();
+      const built: BuiltModel = {
+        modelBytes: fetched.modelBytes,
+        externalData: fetched.externalData,
+        parameterCount: fetched.inspection.parameterCount,
+        weightBytes: fetched.inspection.initializerBytes,
+        dtype,
+      };
+      this.model = { config, built, mapping };
+      const sessionStartMs = performance.now();
+      this.budget?.takeRejection();
+      try {
+        await this.createSession();
+      } catch (error) {
+        this.model = null;
+        const unsupported = describeUnsupportedOperator(errorText(error), backend);
+        throw new ModelLoadError(unsupported ? `${fetched.sourceLabel}: ${unsupported}` : errorText(error), { modelId: fetched.modelId });
+      }
+      const sessionCreateMs = performance.now() - sessionStartMs;
+      const weightRejection = this.budget?.takeRejection() ?? null;
+      if (weightRejection !== null) {
+        await this.releaseSession();
+        this.model = null;
+        throw new ModelLoadError(`The weights of ${fetched.sourceLabel} do not fit the simulated GPU budget. ${weightRejection}`, { modelId: fetched.modelId });
+      }
+
+      const report = userModelReport({ modelId: fetched.modelId, source: fetched.source, config, inspection: fetched.inspection, sourceLabel: fetched.sourceLabel, variant: fetched.variant });
       return {
-        report: {
-          id: config.id,
-          source: 'builtin',
-          parameters: built.parameterCount,
-          dtype: built.dtype ?? 'float32',
-          layers: config.layers,
-          hidden: config.hidden,
-          heads: config.heads,
-          weights: WEIGHTS_LABEL,
-        },
-        buildMs,
-        sessionCreateMs,
-        weightBufferBytes: this.tracker ? this.tracker.liveBytes : null,
-        storageBufferCacheMode: backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)',
-        sessionOptions: {
-          graphOptimizationLevel: GRAPH_OPTIMIZATION_LEVEL,
-          preferredOutputLocation: 'cpu',
-          storageBufferCacheMode: backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)',
+        ...this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs),
+        userModel: {
+          family: config.family,
+          architectureSource: request.architecture ? 'user' : architecture.source,
+          architectureNotes: architecture.notes,
+          inputs: fetched.inspection.inputs.map((info) => ({ name: info.name, elemType: info.elemType, dims: info.dims })),
+          outputName: mapping.output.name,
+          fixedBatchSize: mapping.fixedBatchSize,
+          fixedSequenceLength: mapping.fixedSequenceLength,
+          opsetVersion: fetched.inspection.opsetVersion,
+          totalBytes,
+          files: fetched.files.map((file) => ({ file: file.file, bytes: file.bytes, fromCache: file.fromCache })),
+          warnings: fetched.warnings,
         },
       };
     });
+  }
+
+  /** Returns the bytes of exports kept in Cache Storage, or null where the worker has no Cache Storage. */
+  async modelCacheBytes(): Promise<number | null> {
+    const cache = this.openModelCache();
+    return cache ? cache.sizeBytes() : null;
+  }
+
+  async clearModelCache(): Promise<void> {
+    await this.openModelCache()?.clear();
+  }
+
+  private openModelCache(): ModelCache | null {
+    if (typeof caches === 'undefined') return null;
+    try {
+      return createCacheStorageModelCache();
+    } catch (error) {
+      console.warn(`Cache Storage is not available, so exports are downloaded every time: ${errorText(error)}`);
+      return null;
+    }
+  }
+
+  private loadedModelParts(backend: Backend, report: ModelReport, config: ModelConfig, buildMs: number, sessionCreateMs: number): LoadedModel {
+    const cacheMode = backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)';
+    return {
+      report,
+      config,
+      buildMs,
+      sessionCreateMs,
+      weightBufferBytes: this.tracker ? this.tracker.liveBytes : null,
+      storageBufferCacheMode: cacheMode,
+      sessionOptions: { graphOptimizationLevel: GRAPH_OPTIMIZATION_LEVEL, preferredOutputLocation: 'cpu', storageBufferCacheMode: cacheMode },
+    };
   }
 
   probe(request: ProbeRequest): Promise<PointResult> {
@@ -398,8 +516,9 @@ export class ProfilerEngine implements ProfilerApi {
     const config = this.model.config;
     this.requireMatchingInput(config, input);
 
-    // 1. Batch and tensors.
-    const batch = request.batchShape === 'worst-case' ? selectWorstCaseBatch(input.lengthsTokens, request.unit, request.batchSize) : this.selectBatch(request.unit, request.batchSize);
+    // 1. Batch and tensors. An export that fixes its sequence length gets every batch padded to it.
+    const selected = request.batchShape === 'worst-case' ? selectWorstCaseBatch(input.lengthsTokens, request.unit, request.batchSize) : this.selectBatch(request.unit, request.batchSize);
+    const batch = padToFixedLength(selected, this.model.mapping);
     // A fresh session measures the batch the way a new process would meet it, without earlier runs' state.
     if (request.freshSession) await this.releaseSession();
     const point = unmeasuredPoint(request.batchSize, 'ok', batch);
@@ -412,7 +531,16 @@ export class ProfilerEngine implements ProfilerApi {
       point.message = `The input has only ${input.encoded.length} sequences, so ${batch.repeatedSequences} of the ${batch.sequences} in this batch are repeats.`;
     }
 
-    // 2. Buffer limits, predicted.
+    // 2. Fixed export shapes, and buffer limits, predicted.
+    const mapping = this.model.mapping;
+    if (mapping) {
+      const shape = checkBatchShapeAllowed(mapping, batch.sequences, batch.paddedLength);
+      if (!shape.ok) {
+        point.status = 'error';
+        point.message = `Not run: ${shape.reason}`;
+        return point;
+      }
+    }
     if (request.checkLimits !== false && this.gpu) {
       const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, toBufferLimits(this.gpu.limits));
       if (!check.ok) {
@@ -481,7 +609,9 @@ export class ProfilerEngine implements ProfilerApi {
         point.message = joinMessages(point.message, invalidMessage);
         return point;
       }
-      if (lastOutput !== null && request.spotCheck !== false) {
+      // An export with a fixed batch size other than 1 cannot embed one sequence alone.
+      const fixedBatchSize = this.model.mapping?.fixedBatchSize ?? null;
+      if (lastOutput !== null && request.spotCheck !== false && (fixedBatchSize === null || fixedBatchSize === 1)) {
         point.spotCheck = await this.spotCheck(session, batch, lastOutput);
         if (!point.spotCheck.agrees) {
           point.message = joinMessages(
@@ -519,7 +649,7 @@ export class ProfilerEngine implements ProfilerApi {
     const row = 0;
     const index = batch.indices[row];
     const length = input.lengthsTokens[index];
-    const alone: Batch = { indices: [index], sequences: 1, tokens: length, paddedLength: length, paddedTokens: length };
+    const alone = padToFixedLength({ indices: [index], sequences: 1, tokens: length, paddedLength: length, paddedTokens: length }, this.model?.mapping ?? null);
     const aloneOutput = await this.runSession(session, this.makeFeeds(alone));
     const inBatch = meanPoolRow(batchOutput.data, batchOutput.dims, row, length);
     const single = meanPoolRow(aloneOutput.data, aloneOutput.dims, 0, length);
@@ -547,11 +677,23 @@ export class ProfilerEngine implements ProfilerApi {
     const config = this.model?.config;
     const tensors =
       input.alphabet === 'dna' ? buildDnaBatchTensors(input.encoded, batch, this.dnaTokenizer.padId) : buildEsmBatchTensors(input.encoded, batch);
-    if (config?.family === 'dnabert' && config.vocabSize < this.dnaTokenizer.vocabSize) foldIntoVocabulary(tensors.inputIds, config.vocabSize);
-    return {
-      input_ids: new this.ort.Tensor('int64', tensors.inputIds, tensors.dims),
-      attention_mask: new this.ort.Tensor('int64', tensors.attentionMask, tensors.dims),
-    };
+    // A smaller vocabulary than the tokenizer's (a test-size model, or an export with its own) gets ids folded into it.
+    const tokenizerVocabSize = input.alphabet === 'dna' ? this.dnaTokenizer.vocabSize : ESM_ALPHABET_SIZE;
+    if (config && config.vocabSize < tokenizerVocabSize) foldIntoVocabulary(tensors.inputIds, config.vocabSize);
+    const mapping = this.model?.mapping;
+    if (!mapping) {
+      return {
+        input_ids: new this.ort.Tensor('int64', tensors.inputIds, tensors.dims),
+        attention_mask: new this.ort.Tensor('int64', tensors.attentionMask, tensors.dims),
+      };
+    }
+    const feeds: Record<string, OrtModule.Tensor> = {};
+    const toTensor = (elemType: 'int64' | 'int32', values: BigInt64Array) =>
+      elemType === 'int64' ? new this.ort.Tensor('int64', values, tensors.dims) : new this.ort.Tensor('int32', Int32Array.from(values, Number), tensors.dims);
+    feeds[mapping.inputIds.name] = toTensor(mapping.inputIds.elemType, tensors.inputIds);
+    if (mapping.attentionMask) feeds[mapping.attentionMask.name] = toTensor(mapping.attentionMask.elemType, tensors.attentionMask);
+    if (mapping.tokenTypeIds) feeds[mapping.tokenTypeIds.name] = toTensor(mapping.tokenTypeIds.elemType, new BigInt64Array(tensors.inputIds.length));
+    return feeds;
   }
 
   private requireMatchingInput(config: ModelConfig, input: PreparedInput): void {
@@ -579,8 +721,9 @@ export class ProfilerEngine implements ProfilerApi {
       disposeAll(results);
       throw new Error(`GPU out of memory: ${this.lastOutOfMemoryMessage}`);
     }
-    const output = results.last_hidden_state;
-    if (!output) throw new Error(`The model returned no "last_hidden_state"; it returned: ${Object.keys(results).join(', ')}.`);
+    const outputName = this.model?.mapping?.output.name ?? 'last_hidden_state';
+    const output = results[outputName];
+    if (!output) throw new Error(`The model returned no "${outputName}"; it returned: ${Object.keys(results).join(', ')}.`);
     const data = toFloat32(await output.getData(), output.type);
     const dims = [...output.dims];
     disposeAll(results);
@@ -629,8 +772,9 @@ export class ProfilerEngine implements ProfilerApi {
     if (session) await session.release().catch(() => undefined);
   }
 
-  private async acquireGpu(): Promise<void> {
-    this.gpu = await acquireDevice(undefined, this.deviceOptions);
+  private async acquireGpu(): Promise<AcquiredDevice> {
+    const gpu = await acquireDevice(undefined, this.deviceOptions);
+    this.gpu = gpu;
     this.deviceLost = false;
     this.tracker = new GpuMemoryTracker(this.gpu.device);
     // A new device needs the budget installed again; it wraps createBuffer after the tracker.
@@ -646,6 +790,7 @@ export class ProfilerEngine implements ProfilerApi {
       const error = (event as GPUUncapturedErrorEvent).error;
       if (error instanceof GPUOutOfMemoryError) this.lastOutOfMemoryMessage = error.message;
     });
+    return gpu;
   }
 
   /**
@@ -698,6 +843,13 @@ function toFloat32(data: unknown, type: string): Float32Array {
   if (type === 'float16' && data instanceof Uint16Array) return float16ToFloat32Array(data);
   if (type === 'float16' && ArrayBuffer.isView(data)) return Float32Array.from(data as unknown as ArrayLike<number>);
   throw new Error(`The model returned "last_hidden_state" of type ${type}; the profiler reads float32 or float16 outputs.`);
+}
+
+/** Pads a batch to the sequence length that an export fixes, when the batch is not longer than it. */
+function padToFixedLength(batch: Batch, mapping: InputMapping | null): Batch {
+  const fixedLength = mapping?.fixedSequenceLength ?? null;
+  if (fixedLength === null || batch.paddedLength >= fixedLength) return batch;
+  return { ...batch, paddedLength: fixedLength, paddedTokens: batch.sequences * fixedLength };
 }
 
 function joinMessages(first: string | undefined, second: string): string {

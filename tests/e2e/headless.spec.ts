@@ -72,3 +72,36 @@ test('headless command fails with exit code 1 on a file without records', async 
   expect(code).toBe(1);
   expect(stderr).toContain('no FASTA record');
 });
+
+test('headless command profiles exports by hub id and file', async () => {
+  const { startHubServer, HUB_REPOS } = await import('../support/hubServer');
+  const hub = await startHubServer();
+  try {
+    const folder = await mkdtemp(join(tmpdir(), 'profile-cli-'));
+    const fastaPath = join(folder, 'proteins.fasta');
+    await writeFile(fastaPath, PROTEINS);
+    const quick = ['--backend', 'wasm', '--fasta', fastaPath, '--unit', 'sequences', '--min', '1', '--max', '2', '--step', '1', '--time-cap-ms', '0'];
+
+    const hubOutput = join(folder, 'hub.json');
+    const byHub = await profileCommand([...quick, '--hub-id', HUB_REPOS.esm2, '--hub-base-url', hub.baseUrl, '--output', hubOutput]);
+    expect(byHub.code, byHub.stderr).toBe(0);
+    const hubResult = validateProfileResult(JSON.parse(await readFile(hubOutput, 'utf8')));
+    expect(hubResult.model.source).toBe('hub');
+    expect(hubResult.model.variant).toBe('model');
+
+    const modelPath = join(folder, 'model.onnx');
+    await writeFile(modelPath, hub.repoFile(HUB_REPOS.esm2, 'onnx/model.onnx')!);
+    const fileOutput = join(folder, 'file.json');
+    const byFile = await profileCommand([...quick, '--model-file', modelPath, '--architecture', 'esm2,2,32,4', '--output', fileOutput]);
+    expect(byFile.code, byFile.stderr).toBe(0);
+    const fileResult = validateProfileResult(JSON.parse(await readFile(fileOutput, 'utf8')));
+    expect(fileResult.model.source).toBe('file');
+    expect(fileResult.model.id).toBe('model.onnx');
+
+    const missing = await profileCommand([...quick, '--hub-id', 'test/no_such_model', '--hub-base-url', hub.baseUrl]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found|404/i);
+  } finally {
+    await hub.close();
+  }
+});

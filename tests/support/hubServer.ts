@@ -36,6 +36,13 @@ export const HUB_REPOS = Object.freeze({
   fixedBatch: 'test/fixed_batch',
   /** int32 inputs in the order attention_mask, token_type_ids, input_ids, and a 2-D output before the 3-D one. */
   int32Reordered: 'test/int32_reordered',
+  /** A config.json of ESM-2 and a graph with the operator Frobnicate, which onnxruntime does not know. */
+  unsupportedOp: 'test/unsupported_op',
+  /**
+   * esm2_tiny's graph under a config.json of a much larger model (hidden 8192, feed-forward 65536), whose
+   * 2 GiB feed-forward weight exceeds the maxBufferSize of most devices.
+   */
+  oversized: 'test/oversized_config',
   /** onnx/model.onnx is bytes that are not a protobuf model. */
   notOnnx: 'test/not_onnx',
   /** config.json is not JSON. */
@@ -199,6 +206,8 @@ function buildRepositories(): Map<string, Repository> {
     [HUB_REPOS.missingExternal, new Map([['onnx/model.onnx', external.modelBytes]])],
     [HUB_REPOS.noConfig, new Map([['onnx/model.onnx', esm2.modelBytes]])],
     [HUB_REPOS.pixelValues, new Map([['onnx/model.onnx', buildPixelValuesModel()]])],
+    [HUB_REPOS.oversized, new Map([['config.json', json({ ...ESM2_TINY_CONFIG, hidden_size: 8192, intermediate_size: 65536 })], ['onnx/model.onnx', esm2.modelBytes]])],
+    [HUB_REPOS.unsupportedOp, new Map([['config.json', json(ESM2_TINY_CONFIG)], ['onnx/model.onnx', buildUnsupportedOpModel()]])],
     [HUB_REPOS.fixedBatch, new Map([['onnx/model.onnx', buildFixedBatchModel()]])],
     [HUB_REPOS.int32Reordered, new Map([['onnx/model.onnx', buildInt32ReorderedModel()]])],
     [HUB_REPOS.notOnnx, new Map([['onnx/model.onnx', notOnnxBytes()]])],
@@ -284,6 +293,17 @@ export function buildPixelValuesModel(): Uint8Array {
       node('Squeeze', ['pixel_mean', 'squeeze_axes'], ['pixel_mean_3d']),
       node('Add', ['embedded', 'pixel_mean_3d'], ['last_hidden_state']),
     ],
+  });
+}
+
+/** last_hidden_state = Frobnicate(embedding(input_ids)): a graph that is valid ONNX but names an operator no runtime has. */
+export function buildUnsupportedOpModel(): Uint8Array {
+  return encodeModel({
+    name: 'unsupported_op',
+    input: [valueInfo('input_ids', INT64, ['batch', 'sequence']), valueInfo('attention_mask', INT64, ['batch', 'sequence'])],
+    output: [valueInfo('last_hidden_state', FLOAT, ['batch', 'sequence', TINY_HIDDEN])],
+    initializer: [floatTensor('embedding', [TINY_VOCAB, TINY_HIDDEN])],
+    node: [node('Gather', ['embedding', 'input_ids'], ['embedded'], [intAttribute('axis', 0)]), node('Frobnicate', ['embedded'], ['last_hidden_state'])],
   });
 }
 

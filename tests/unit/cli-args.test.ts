@@ -34,6 +34,8 @@ describe('parseProfileArgs', () => {
       confirm: false,
       kernelTimes: false,
       precision: 'float32',
+      exportSource: null,
+      architecture: null,
     });
   });
 
@@ -97,6 +99,8 @@ describe('parseProfileArgs', () => {
       confirm: false,
       kernelTimes: false,
       precision: 'float32',
+      exportSource: null,
+      architecture: null,
     });
   });
 
@@ -247,4 +251,33 @@ describe('USAGE', () => {
       expect(USAGE).toContain(`  ${flag} `);
     },
   );
+});
+
+describe('parseProfileArgs exports', () => {
+  it('reads a hub id with variant', () => {
+    const options = parseProfileArgs(['--hub-id', 'Xenova/esm2_t6_8M_UR50D', '--variant', 'model_fp16', '--hub-base-url', 'http://127.0.0.1:9000']);
+
+    expect(options.exportSource).toEqual({ kind: 'hub', hubId: 'Xenova/esm2_t6_8M_UR50D', variant: 'model_fp16', hubBaseUrl: 'http://127.0.0.1:9000' });
+    expect(options.unit).toBe('tokens');
+  });
+
+  it('reads model files and an architecture', () => {
+    const options = parseProfileArgs(['--model-file', 'a/model.onnx', '--model-file', 'a/model.onnx_data', '--architecture', 'dnabert,12,768,12']);
+
+    expect(options.exportSource).toEqual({ kind: 'file', paths: ['a/model.onnx', 'a/model.onnx_data'] });
+    expect(options.architecture).toEqual({ family: 'dnabert', layers: 12, hidden: 768, heads: 12 });
+    expect(options.unit).toBe('sequences');
+  });
+
+  it.each([
+    { argv: ['--hub-id', 'a/b', '--model-url', 'https://x/m.onnx'], message: '--model-url and --hub-id exclude each other' },
+    { argv: ['--variant', 'model_fp16'], message: '--variant applies to --hub-id only' },
+    { argv: ['--hub-id', 'a/b', '--variant', 'model_int4'], message: 'Invalid --variant "model_int4"' },
+    { argv: ['--model-file', 'weights.bin'], message: 'exactly one .onnx file' },
+    { argv: ['--model-url', 'ftp://x/m.onnx'], message: 'Invalid --model-url' },
+    { argv: ['--hub-id', 'a/b', '--architecture', 'esm2,6,320'], message: 'Invalid --architecture' },
+    { argv: ['--hub-id', 'a/b', '--model', 'esm2_tiny'], message: '--model names a built-in model' },
+  ])('rejects $argv', ({ argv, message }) => {
+    expect(() => parseProfileArgs(argv)).toThrow(message);
+  });
 });
