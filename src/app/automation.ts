@@ -6,7 +6,7 @@ import type { Precision, ProfilerState, SweepSettingsState } from './profiler.sv
 import type { ModelSourceKind } from './exportSource.svelte';
 import type { OnnxVariant } from '../models/modelSources';
 import type { ArchitectureOverride } from '../models/userModel';
-import type { Backend, ProfileResult } from '../report/result';
+import type { Backend, CapacityReport, ProfileResult } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { ChunkSettings } from '../worker/api';
@@ -50,6 +50,8 @@ export interface ProfilerAutomation {
   run(): Promise<ProfileResult>;
   /** Destroys the worker's GPU device, as a driver reset would, to test recovery. */
   loseDevice(): Promise<void>;
+  /** Runs the opt-in capacity estimate up to `cap` (such as "1GiB") and resolves with its report. */
+  estimateCapacity(cap?: string): Promise<CapacityReport>;
   /** Loads and inspects the chosen export; rejects with its error message. */
   loadExport(): Promise<void>;
   /** Bytes of exports in Cache Storage, read again now. */
@@ -134,6 +136,13 @@ export function installAutomation(profiler: ProfilerState): void {
     },
     loseDevice() {
       return profiler.loseDevice();
+    },
+    async estimateCapacity(cap) {
+      if (cap !== undefined) profiler.capacityCap = cap;
+      await profiler.estimateCapacity();
+      if (profiler.capacityError) throw new Error(profiler.capacityError);
+      if (!profiler.capacity) throw new Error('The capacity estimate returned nothing.');
+      return profiler.capacity;
     },
     async loadExport() {
       await profiler.loadExport();

@@ -1,5 +1,5 @@
 /**
- * Where an ONNX export comes from, as the page edits it: a hub id and variant, a URL, local files or an
+ * The source of an ONNX export, as the page edits it: a hub id and variant, a URL, local files or an
  * entry of the app's manifest. It builds the request that the worker loads.
  */
 import { DEFAULT_HUB_BASE_URL, parseHubId, type ModelRequest, type OnnxVariant } from '../models/modelSources';
@@ -55,7 +55,7 @@ export class ExportSourceState {
     }
   }
 
-  /** A short name of the chosen source, for status lines. */
+  /** Returns a short name of the chosen source, for status lines. */
   describe(): string {
     switch (this.kind) {
       case 'hub':

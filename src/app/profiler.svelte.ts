@@ -2,7 +2,7 @@
  * Rune state of the profiler page and the actions that change it: load input, run a sweep, cancel.
  * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
  */
-import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, PointResult, PrecisionDrift, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
+import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, CapacityReport, PointResult, PrecisionDrift, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
 import * as Comlink from 'comlink';
 import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, TokenizerInfo, TokenizerRequest, UserModelInfo } from '../worker/api';
 import type { ModelLoadProgress } from '../models/modelSources';
@@ -91,6 +91,12 @@ export class ProfilerState {
   modelCacheBytes = $state<number | null>(null);
   /** Hub repository whose tokenizer.json was last tried, so that reloading the export does not fetch it again. */
   private hubTokenizerTried: string | null = null;
+  /** The last capacity estimate, for the backend that ran it; it feeds the memory model's prediction. */
+  capacity = $state.raw<CapacityReport | null>(null);
+  /** Largest amount the capacity estimate may allocate, such as "16GiB". */
+  capacityCap = $state('16GiB');
+  capacityRunning = $state(false);
+  capacityError = $state<string | null>(null);
   /** Shapes of the loaded model, for limit predictions on the page. */
   private modelConfig: ModelConfig | null = null;
   /** Name of the sweep that the progress bar describes, in a pipeline run of two sweeps. */
@@ -306,7 +312,7 @@ export class ProfilerState {
       const result = assembleResult({
         appVersion: __APP_VERSION__,
         onnxruntimeWebVersion: __ORT_VERSION__,
-        environment: this.environment as EnvironmentReport,
+        environment: this.capacity && this.environment?.backend === 'webgpu' ? { ...(this.environment as EnvironmentReport), capacity: this.capacity } : (this.environment as EnvironmentReport),
         ...mainParts,
         points: main.points,
       });
@@ -502,7 +508,8 @@ export class ProfilerState {
     const limits = { maxBufferSize: this.environment.limits.maxBufferSize, maxStorageBufferBindingSize: this.environment.limits.maxStorageBufferBindingSize };
     if (!this.modelConfig) return null;
     let predicted = largestCandidateWithinLimits(this.modelConfig, shapes, limits);
-    const budgetBytes = this.budgetBytes();
+    // Without a simulated budget, an estimated capacity that ended in out of memory stands in for it.
+    const budgetBytes = this.budgetBytes() ?? (this.capacity?.stoppedBy === 'out-of-memory' ? this.capacity.allocatedBytes : null);
     if (budgetBytes !== null && batchSizes.length >= 2) {
       // The first two probes feed the memory model; they are real points of the sweep.
       for (const size of batchSizes.slice(0, 2)) await probeOnce(size);
@@ -534,6 +541,41 @@ export class ProfilerState {
       ...(this.sessionOptions ? { sessionOptions: this.sessionOptions } : {}),
       cancelled,
     };
+  }
+
+  /**
+   * Estimates the GPU's memory by allocating 256 MiB buffers until one fails or the cap is reached, then
+   * frees them all. Opt-in: while it runs, other programs on the GPU may fail to allocate.
+   */
+  async estimateCapacity(): Promise<void> {
+    if (this.running || this.capacityRunning) return;
+    this.capacityError = null;
+    let capBytes: number;
+    try {
+      capBytes = parseByteSize(this.capacityCap.trim());
+    } catch (error) {
+      this.capacityError = `Capacity cap: ${messageOf(error)}`;
+      return;
+    }
+    if (this.backend !== 'webgpu') {
+      this.capacityError = 'The capacity estimate needs the WebGPU backend. Pick WebGPU and try again.';
+      return;
+    }
+    this.capacityRunning = true;
+    try {
+      await this.ensureBackend();
+      // Under a simulated budget the estimate finds that budget, as a run would.
+      const budgetBytes = this.budgetBytes();
+      await this.client.call('Setting the GPU budget', INPUT_TIMEOUT_MS, (api) =>
+        api.setMemoryBudget(budgetBytes === null ? null : { budgetBytes, label: this.gpuBudget.trim() }),
+      );
+      const stepBytes = Math.min(256 * 2 ** 20, capBytes);
+      this.capacity = await this.client.call('Estimating GPU capacity', LOAD_MODEL_TIMEOUT_MS, (api) => api.estimateCapacity({ stepBytes, capBytes }));
+    } catch (error) {
+      this.capacityError = messageOf(error);
+    } finally {
+      this.capacityRunning = false;
+    }
   }
 
   /** GPU bytes live in the worker now, for leak checks. */

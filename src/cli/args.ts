@@ -51,6 +51,9 @@ export interface ProfileOptions {
   budget: string | null;
   /** Run the recommended size with the longest sequences together in a fresh session after the sweep. */
   confirm: boolean;
+  /** Run the opt-in capacity estimate before the sweep. */
+  estimateCapacity: boolean;
+  capacityCap: string;
   /** Capture GPU time per operator type at the recommended size after the sweep. */
   kernelTimes: boolean;
   precision: Precision;
@@ -96,6 +99,10 @@ DNA models (dnabert_s):
                         with the drift of the pooled embeddings between them (default fp32)
   --kernel-times        after the sweep, capture GPU time per operator type at the recommended size
                         (webgpu with the timestamp-query feature)
+  --estimate-capacity   before the sweep, allocate GPU buffers in 256 MiB steps until one fails or
+                        --capacity-cap is reached, then free them all (opt-in: other GPU programs
+                        may fail meanwhile); the result records it and auto uses it as the ceiling
+  --capacity-cap SIZE   largest amount --estimate-capacity allocates (default 16GiB)
   --budget SIZE         simulate a GPU with SIZE of memory for buffers, e.g. 8GiB or 512MiB
                         (webgpu only; default: the device's own memory)
   --output FILE         write the result JSON to FILE
@@ -202,6 +209,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
         strategy: { type: 'string' },
         budget: { type: 'string' },
         confirm: { type: 'boolean' },
+        'estimate-capacity': { type: 'boolean' },
+        'capacity-cap': { type: 'string' },
         'kernel-times': { type: 'boolean' },
         precision: { type: 'string' },
         'model-file': { type: 'string', multiple: true },
@@ -260,6 +269,8 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     strategy: (values.strategy ?? 'linear') as SearchStrategy,
     budget: values.budget ?? null,
     confirm: values.confirm ?? false,
+    estimateCapacity: values['estimate-capacity'] ?? false,
+    capacityCap: values['capacity-cap'] ?? '16GiB',
     kernelTimes: values['kernel-times'] ?? false,
     exportSource,
     architecture,
@@ -276,6 +287,12 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
       throw new UsageError(`Invalid --budget: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  try {
+    parseByteSize(options.capacityCap);
+  } catch (error) {
+    throw new UsageError(`Invalid --capacity-cap: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (options.estimateCapacity && backend !== 'webgpu') throw new UsageError('--estimate-capacity needs --backend webgpu.');
   if (!Object.values(PRECISION_NAMES).includes(options.precision)) {
     throw new UsageError(`Invalid --precision "${values.precision}": expected fp32, fp16 or both.`);
   }

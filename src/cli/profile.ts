@@ -98,6 +98,11 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
       },
     );
     if (options.exportSource) await loadExport(page, options, log);
+    if (options.estimateCapacity) {
+      log(`Estimating GPU capacity up to ${options.capacityCap}…`);
+      const capacity = await page.evaluate((cap) => window.batchProfiler!.estimateCapacity(cap), options.capacityCap);
+      log(capacity.message);
+    }
     if (options.tokenizerPath) {
       await page.locator('[data-testid="tokenizer-input"]').setInputFiles(options.tokenizerPath);
       await page.waitForFunction(() => {

@@ -73,7 +73,7 @@ export interface UserModelReportParts {
   source: Exclude<ModelSource, 'builtin'>;
   config: ModelConfig;
   inspection: OnnxInspection;
-  /** Where the export came from: the URL, the hub id with its variant, or the file name. */
+  /** Origin of the export: the URL, the hub id with its variant, or the file name. */
   sourceLabel: string;
   variant?: string;
 }
@@ -94,7 +94,7 @@ export function userModelReport(parts: UserModelReportParts): ModelReport {
 }
 
 /**
- * Checks an export against the backend before a session is created. The WASM heap holds at most 4 GiB
+ * Checks an export against the backend before a session is created. The WASM heap takes at most 4 GiB
  * of weights, and on WebGPU each weight tensor lives in one buffer, so the largest one (from the model
  * config's shapes) must fit maxBufferSize. Returns a reason, or null when it fits.
  */

@@ -32,6 +32,17 @@ export interface EnvironmentReport {
   wasmThreads: number;
   /** FLOP/s that a WGSL fp32 matrix-multiply kernel reached on this device; absent when not measured. */
   matmulPeak?: MatmulPeakReport;
+  /** GPU memory found by allocating buffers until a failure or a cap; absent unless the user ran it. */
+  capacity?: CapacityReport;
+}
+
+export interface CapacityReport {
+  /** Bytes that were allocated (and then freed) before the stop. */
+  allocatedBytes: number;
+  stoppedBy: 'out-of-memory' | 'cap' | 'device-lost' | 'aborted' | 'buffer-limit';
+  stepBytes: number;
+  capBytes: number;
+  message: string;
 }
 
 export interface MatmulPeakReport {

@@ -71,6 +71,15 @@ const EnvironmentSchema = objectSchema({
       timing: v.picklist(['timestamp-query', 'wall-clock'], 'expected "timestamp-query" or "wall-clock"'),
     }),
   ),
+  capacity: v.optional(
+    objectSchema({
+      allocatedBytes: nonNegativeInteger(),
+      stoppedBy: v.picklist(['out-of-memory', 'cap', 'device-lost', 'aborted', 'buffer-limit'], 'expected a capacity stop reason'),
+      stepBytes: positiveInteger(),
+      capBytes: positiveInteger(),
+      message: stringSchema(),
+    }),
+  ),
 });
 
 const ModelSchema = objectSchema({

@@ -2,7 +2,7 @@
  * The typed boundary between the page and the profiler worker. The page imports these types only;
  * everything that touches onnxruntime-web stays in the worker.
  */
-import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, ModelReport, PointResult, SessionOptionsReport } from '../report/result';
+import type { Backend, BatchUnit, CapacityReport, EnvironmentReport, KernelTimesReport, ModelReport, PointResult, SessionOptionsReport } from '../report/result';
 import type { SyntheticProteinOptions } from '../sequences/synthetic';
 import type { SyntheticDnaOptions } from '../sequences/syntheticDna';
 import type { LastChunkPolicy } from '../sequences/chunking';
@@ -162,6 +162,11 @@ export interface ProfilerApi {
   loseDevice(): Promise<void>;
   /** Captures GPU time per operator type at one batch size (WebGPU with timestamp-query only). */
   profileKernels(request: KernelProfileRequest): Promise<KernelTimesReport>;
+  /**
+   * Allocates GPU buffers in steps until an allocation fails or `capBytes` is reached, then frees them
+   * all. Opt-in only: it takes the GPU's memory from every other program while it runs.
+   */
+  estimateCapacity(options: { stepBytes: number; capBytes: number }): Promise<CapacityReport>;
   /** GPU bytes live now, for leak checks; null on WASM. */
   liveGpuBytes(): Promise<number | null>;
 }

@@ -4,7 +4,7 @@
  * directly in Node on the WASM backend, so onnxruntime-web is passed in rather than imported.
  */
 import type * as OrtModule from 'onnxruntime-web';
-import type { Backend, BatchUnit, EnvironmentReport, KernelTimesReport, MatmulPeakReport, ModelReport, PointResult, SpotCheck } from '../report/result';
+import type { Backend, BatchUnit, CapacityReport, EnvironmentReport, KernelTimesReport, MatmulPeakReport, ModelReport, PointResult, SpotCheck } from '../report/result';
 import type { ChunkSettings, ForwardOutput, InitializeOptions, InputRequest, KernelProfileRequest, LoadModelOptions, UserModelRequest, InputSummary, LoadedModel, ProbeRequest, ProfilerApi, TokenizerInfo, TokenizerRequest } from './api';
 import { acquireDevice, type AcquiredDevice } from '../gpu/device';
 import { GpuMemoryTracker } from '../gpu/accounting';
@@ -39,8 +39,9 @@ import { checkBatchShapeAllowed, identifyArchitecture, mapModelInputs, type Inpu
 import { createCacheStorageModelCache, fetchModelFiles, type ModelCache, type ModelLoadProgress } from '../models/modelSources';
 import { checkExportFits, configFromArchitecture, describeUnsupportedOperator, exportDtype, userModelReport } from '../models/userModel';
 import { measureMatmulPeak } from '../gpu/matmulBench';
+import { estimateGpuCapacity } from '../gpu/capacity';
 import { captureConsoleDuring, countModelRuns, extractTraceEvents, summarizeKernelTimes } from '../profiling/kernelTimes';
-import { InputMismatchError, KernelProfileError, ModelLoadError, NoInputError, NoModelError, NotInitializedError } from './errors';
+import { InputMismatchError, KernelProfileError, ModelLoadError, WebGpuRequiredError, NoInputError, NoModelError, NotInitializedError } from './errors';
 
 type Ort = typeof OrtModule;
 type Session = OrtModule.InferenceSession;
@@ -466,7 +467,7 @@ export class ProfilerEngine implements ProfilerApi {
   profileKernels(request: KernelProfileRequest): Promise<KernelTimesReport> {
     return this.enqueue(async () => {
       const gpu = this.gpu;
-      if (this.backend !== 'webgpu' || !gpu) throw new KernelProfileError('Kernel times need the WebGPU backend. Pick WebGPU and run again.');
+      if (this.backend !== 'webgpu' || !gpu) throw new WebGpuRequiredError('Kernel times need the WebGPU backend. Pick WebGPU and run again.');
       if (!gpu.features.includes('timestamp-query')) {
         throw new KernelProfileError('This GPU does not offer the timestamp-query feature, so WebGPU cannot time kernels. The rest of the profile is unaffected.');
       }
@@ -494,6 +495,18 @@ export class ProfilerEngine implements ProfilerApi {
       } finally {
         await session.release().catch(() => undefined);
       }
+    });
+  }
+
+  estimateCapacity(options: { stepBytes: number; capBytes: number }): Promise<CapacityReport> {
+    return this.enqueue(async () => {
+      if (this.backend !== 'webgpu') throw new WebGpuRequiredError('The capacity estimate needs the WebGPU backend. Pick WebGPU and try again.');
+      // The session's buffers would count against the estimate, and a lost device takes the session with it.
+      await this.releaseSession();
+      if (!this.gpu || this.deviceLost) await this.acquireGpu();
+      const estimate = await estimateGpuCapacity((this.gpu as AcquiredDevice).device, options);
+      if (estimate.stoppedBy === 'device-lost' || estimate.stoppedBy === 'out-of-memory') await this.dropAfterFailure(estimate.stoppedBy === 'device-lost' ? 'device-lost' : 'oom');
+      return { allocatedBytes: estimate.allocatedBytes, stoppedBy: estimate.stoppedBy, stepBytes: estimate.stepBytes, capBytes: options.capBytes, message: estimate.message };
     });
   }
 

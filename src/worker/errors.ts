@@ -31,3 +31,8 @@ export class InputMismatchError extends Error {
 export class KernelProfileError extends Error {
   override readonly name = 'KernelProfileError';
 }
+
+/** An operation that only WebGPU can do was requested on the WASM backend. */
+export class WebGpuRequiredError extends Error {
+  override readonly name = 'WebGpuRequiredError';
+}

@@ -103,3 +103,21 @@ test('recommendation checks the worst case and confirms it', async ({ page }) =>
   expect(result.recommendation.confirmation?.paddedTokens).toBe(8 * worstCase.paddedLength);
   await expect(page.getByTestId('worst-case')).toContainText('confirmation run');
 });
+
+test('capacity estimate finds the budget and frees everything', async ({ page }) => {
+  await openProfiler(page);
+  await configure(page, { modelId: 'esm2_tiny', backend: 'webgpu', synthetic: SHORT_SYNTHETIC, sweep: ONE_POINT, strategy: 'linear', gpuBudget: '600MiB' });
+
+  const capacity = await page.evaluate(() => window.batchProfiler!.estimateCapacity('1GiB'));
+
+  expect(capacity.stoppedBy).toBe('out-of-memory');
+  expect(capacity.allocatedBytes).toBe(512 * 2 ** 20);
+  expect(capacity.capBytes).toBe(2 ** 30);
+  expect(await page.evaluate(() => window.batchProfiler!.liveGpuBytes())).toBe(0);
+  await expect(page.getByTestId('capacity-result')).toContainText('512 MiB');
+
+  // The next result records the estimate.
+  const result: ProfileResult = await page.evaluate(() => window.batchProfiler!.run());
+  expect(result.environment.capacity?.allocatedBytes).toBe(512 * 2 ** 20);
+  expect(result.points[0].status).toBe('ok');
+});
