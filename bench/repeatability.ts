@@ -4,7 +4,7 @@
  * or the 2 s cap). It prints each sweep's tokens/s per batch size, the median over the sweep, and the
  * spread between the three sweeps as (max − min) / min, per batch size and for the sweep medians.
  *
- * Run: npx tsx bench/repeatability.ts   (a few minutes on a software adapter; close other work first)
+ * Run: npx tsx bench/repeatability.ts [--backend webgpu|wasm]   (a few minutes on a software adapter)
  */
 import type { ProfileResult } from '../src/report/result';
 import { launchChromium } from '../src/cli/browser';
@@ -12,6 +12,8 @@ import { buildApp, buildIsStale, serveApp } from '../src/cli/server';
 import { median } from '../src/profiling/stats';
 
 const SWEEPS = 3;
+const backend = process.argv.includes('--backend') ? (process.argv[process.argv.indexOf('--backend') + 1] as 'webgpu' | 'wasm') : 'webgpu';
+if (backend !== 'webgpu' && backend !== 'wasm') throw new Error(`Invalid --backend ${String(backend)}: expected webgpu or wasm.`);
 const SYNTHETIC = { seed: 11, count: 64, minLength: 60, maxLength: 120 };
 const SWEEP = { unit: 'sequences' as const, min: 4, max: 16, step: 4, warmupRuns: 1, minRuns: 3, maxRuns: 50, maxTimePerPointMs: 2000, targetRelativeError: 0.02 };
 
@@ -24,17 +26,25 @@ try {
   await page.waitForFunction(() => window.batchProfiler?.snapshot().inputCount !== null);
   await page.evaluate(
     (settings) => window.batchProfiler!.configure(settings),
-    { modelId: 'esm2_tiny', backend: 'webgpu' as const, synthetic: SYNTHETIC, sweep: SWEEP, strategy: 'linear' as const, gpuBudget: '' },
+    { modelId: 'esm2_tiny', backend, synthetic: SYNTHETIC, sweep: SWEEP, strategy: 'linear' as const, gpuBudget: '' },
   );
 
+  // One sweep first, not counted: a fresh page runs its first minute with cold JIT caches in V8 and SwiftShader.
+  const warmup = await page.evaluate(() => window.batchProfiler!.run());
+  console.log(`warm-up sweep (not counted): median ${median(warmup.points.map((point) => point.tokensPerSecond ?? NaN)).toFixed(0)} tok/s`);
   const results: ProfileResult[] = [];
-  for (let sweep = 0; sweep < SWEEPS; sweep += 1) results.push(await page.evaluate(() => window.batchProfiler!.run()));
+  for (let sweep = 0; sweep < SWEEPS; sweep += 1) {
+    const started = Date.now();
+    results.push(await page.evaluate(() => window.batchProfiler!.run()));
+    console.log(`sweep ${sweep + 1}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
 
   const batchSizes = results[0].points.map((point) => point.batchSize);
   const throughput = (result: ProfileResult, batchSize: number) => result.points.find((point) => point.batchSize === batchSize)?.tokensPerSecond ?? NaN;
   const spread = (values: number[]) => (Math.max(...values) - Math.min(...values)) / Math.min(...values);
 
-  console.log(`adapter: ${results[0].environment.adapter?.vendor} ${results[0].environment.adapter?.architecture}`);
+  const adapter = results[0].environment.adapter;
+  console.log(`backend ${backend}${adapter ? `, adapter ${adapter.vendor} ${adapter.architecture}` : ''}`);
   console.log(`batch   ${results.map((_, i) => `sweep ${i + 1} tok/s`.padStart(15)).join(' ')}   spread   CV of runs`);
   for (const batchSize of batchSizes) {
     const values = results.map((result) => throughput(result, batchSize));

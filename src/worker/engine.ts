@@ -99,6 +99,8 @@ interface ActiveModel {
   built: BuiltModel;
   /** Input and output names and types of an export; null for generated graphs, which use the standard ones. */
   mapping: InputMapping | null;
+  /** Whether a simulated budget was installed when the session was created, since its weights count against it. */
+  budgetInstalled: boolean;
 }
 
 export class ProfilerEngine implements ProfilerApi {
@@ -195,6 +197,8 @@ export class ProfilerEngine implements ProfilerApi {
 
   setMemoryBudget(request: { budgetBytes: number; label: string } | null): Promise<void> {
     return this.enqueue(async () => {
+      // A new budget must see the weights allocated, and reject them if they no longer fit, so the session goes.
+      if (request?.budgetBytes !== this.budgetRequest?.budgetBytes) await this.releaseSession();
       this.budgetRequest = request;
       this.budget?.uninstall();
       this.budget = null;
@@ -273,12 +277,19 @@ export class ProfilerEngine implements ProfilerApi {
         );
       }
 
+      // The same generated model on the same device keeps its session: a new session places buffers anew,
+      // which shifted whole sweeps by several percent on SwiftShader, and large graphs take minutes to build.
+      const current = this.model;
+      if (current && this.session && current.mapping === null && current.config.id === config.id && (current.built.dtype ?? 'float32') === dtype && current.budgetInstalled === (this.budget !== null)) {
+        return this.loadedModelParts(backend, this.builtinReport(config, current.built), config, 0, 0, this.sessionLiveBytes);
+      }
+
       await this.releaseSession();
       const buildStartMs = performance.now();
       const build = this.options.buildModel ?? buildModel;
       const built = build(config, { seed: this.options.weightSeed ?? 1, dtype });
       const buildMs = performance.now() - buildStartMs;
-      this.model = { config, built, mapping: null };
+      this.model = { config, built, mapping: null, budgetInstalled: this.budget !== null };
 
       const sessionStartMs = performance.now();
       this.budget?.takeRejection();
@@ -289,17 +300,7 @@ export class ProfilerEngine implements ProfilerApi {
         await this.releaseSession();
         throw new ModelLoadError(`The weights of ${config.id} do not fit the simulated GPU budget. ${weightRejection}`, { modelId: config.id });
       }
-      const report: ModelReport = {
-        id: config.id,
-        source: 'builtin',
-        parameters: built.parameterCount,
-        dtype: built.dtype ?? 'float32',
-        layers: config.layers,
-        hidden: config.hidden,
-        heads: config.heads,
-        weights: WEIGHTS_LABEL,
-      };
-      return this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs);
+      return this.loadedModelParts(backend, this.builtinReport(config, built), config, buildMs, sessionCreateMs, this.sessionLiveBytes);
     });
   }
 
@@ -346,7 +347,7 @@ export class ProfilerEngine implements ProfilerApi {
         weightBytes: fetched.inspection.initializerBytes,
         dtype,
       };
-      this.model = { config, built, mapping };
+      this.model = { config, built, mapping, budgetInstalled: this.budget !== null };
       const sessionStartMs = performance.now();
       this.budget?.takeRejection();
       try {
@@ -366,7 +367,7 @@ export class ProfilerEngine implements ProfilerApi {
 
       const report = userModelReport({ modelId: fetched.modelId, source: fetched.source, config, inspection: fetched.inspection, sourceLabel: fetched.sourceLabel, variant: fetched.variant });
       return {
-        ...this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs),
+        ...this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs, this.sessionLiveBytes),
         userModel: {
           family: config.family,
           architectureSource: request.architecture ? 'user' : architecture.source,
@@ -404,14 +405,27 @@ export class ProfilerEngine implements ProfilerApi {
     }
   }
 
-  private loadedModelParts(backend: Backend, report: ModelReport, config: ModelConfig, buildMs: number, sessionCreateMs: number): LoadedModel {
+  private builtinReport(config: ModelConfig, built: BuiltModel): ModelReport {
+    return {
+      id: config.id,
+      source: 'builtin',
+      parameters: built.parameterCount,
+      dtype: built.dtype ?? 'float32',
+      layers: config.layers,
+      hidden: config.hidden,
+      heads: config.heads,
+      weights: WEIGHTS_LABEL,
+    };
+  }
+
+  private loadedModelParts(backend: Backend, report: ModelReport, config: ModelConfig, buildMs: number, sessionCreateMs: number, weightBytes: number): LoadedModel {
     const cacheMode = backend === 'webgpu' ? STORAGE_BUFFER_CACHE_MODE : 'not applicable (wasm)';
     return {
       report,
       config,
       buildMs,
       sessionCreateMs,
-      weightBufferBytes: this.tracker ? this.tracker.liveBytes : null,
+      weightBufferBytes: this.tracker ? weightBytes : null,
       storageBufferCacheMode: cacheMode,
       sessionOptions: { graphOptimizationLevel: GRAPH_OPTIMIZATION_LEVEL, preferredOutputLocation: 'cpu', storageBufferCacheMode: cacheMode },
     };
