@@ -3,6 +3,9 @@
  * `device.createBuffer` from JavaScript, so wrapping it and `GPUBuffer.prototype.destroy` counts every
  * buffer: weights, activations, uniforms and staging buffers.
  *
+ * The webgpu-memory package reports live totals per object type, but no peak and no hook where the
+ * simulated budget can reject an allocation, so this module counts allocations itself.
+ *
  * NOTE: the counts are requested bytes. Driver padding and alignment, and the wasm heap (up to 4 GiB),
  * are not seen, so the real footprint on the GPU is somewhat higher than `peakBytes`.
  */
