@@ -152,3 +152,22 @@ test('local files load with external data', async ({ page }) => {
   expect(result.model.layers).toBe(2);
   expect(result.points.every((point) => point.status === 'ok')).toBe(true);
 });
+
+test('manifest lists models served with the app', async ({ page }) => {
+  // The app serves public/models/ itself; the test stands in for a deployment that put an export there.
+  const manifest = { models: [{ id: 'esm2-tiny-local', label: 'ESM-2 tiny (served)', path: 'esm2_tiny/model.onnx', config: 'esm2_tiny/config.json', family: 'esm2' }] };
+  await page.route('**/models/manifest.json', (route) => route.fulfill({ json: manifest }));
+  await page.route('**/models/esm2_tiny/model.onnx', (route) => route.fulfill({ body: Buffer.from(hub.repoFile(HUB_REPOS.esm2, 'onnx/model.onnx')!) }));
+  await page.route('**/models/esm2_tiny/config.json', (route) => route.fulfill({ body: Buffer.from(hub.repoFile(HUB_REPOS.esm2, 'config.json')!) }));
+  await openProfiler(page);
+  await configure(page, { backend: 'wasm', synthetic: SHORT_SYNTHETIC, sweep: QUICK, strategy: 'linear' });
+
+  await page.getByTestId('model-source').selectOption('manifest');
+  await page.getByTestId('manifest-select').selectOption('esm2-tiny-local');
+  await page.getByTestId('load-export').click();
+  await expect(page.getByTestId('export-info')).toContainText('esm2-tiny-local');
+
+  const result: ProfileResult = await page.evaluate(() => window.batchProfiler!.run());
+  expect(result.model.source).toBe('manifest');
+  expect(result.points.every((point) => point.status === 'ok')).toBe(true);
+});
