@@ -113,7 +113,10 @@ export function installAutomation(profiler: ProfilerState): void {
       if (settings.hubBaseUrl !== undefined) source.hubBaseUrl = settings.hubBaseUrl;
       if (settings.modelUrl !== undefined) source.url = settings.modelUrl;
       if (settings.manifestEntryId !== undefined) source.manifestEntryId = settings.manifestEntryId;
-      if (settings.architecture !== undefined) profiler.architecture = settings.architecture;
+      if (settings.architecture !== undefined) {
+        profiler.architecture = settings.architecture;
+        profiler.architectureTarget = null;
+      }
       let reload = false;
       if (settings.chunking) {
         profiler.chunking = { ...profiler.chunking, ...settings.chunking };

@@ -80,6 +80,8 @@ export class ProfilerState {
   readonly exportSource = new ExportSourceState();
   /** Family and sizes entered for an export whose architecture could not be identified. */
   architecture = $state<ArchitectureOverride | null>(null);
+  /** The source (as `exportSource.describe()` names it) that `architecture` was entered for; null applies it to any. */
+  architectureTarget: string | null = null;
   /** True after a load failed because the architecture is unknown: the page then asks for it. */
   architectureNeeded = $state(false);
   /** What the last loaded export contains; null for built-in models. */
@@ -627,17 +629,19 @@ export class ProfilerState {
   }
 
   private async loadExportNow(): Promise<void> {
-    const request = this.exportSource.request(location.href);
     this.exportLoading = true;
     this.exportError = null;
     this.exportProgress = null;
-    this.statusText = `Loading ${this.exportSource.describe()}…`;
     const previousKind = this.inputKind;
     try {
+      const request = this.exportSource.request(location.href);
+      this.statusText = `Loading ${this.exportSource.describe()}…`;
       const onProgress = Comlink.proxy((progress: ModelLoadProgress) => {
         this.exportProgress = progress;
       });
-      const architecture = this.architecture ? $state.snapshot(this.architecture) : null;
+      const applies = this.architectureTarget === null || this.architectureTarget === this.exportSource.describe();
+      const architecture = this.architecture && applies ? $state.snapshot(this.architecture) : null;
+      this.exportInfo = null;
       const loaded = await this.client.call(`Loading ${this.exportSource.describe()}`, LOAD_MODEL_TIMEOUT_MS, (api) =>
         api.loadUserModel({ source: request, architecture }, onProgress),
       );

@@ -73,7 +73,10 @@ export function validateSweepSettings(settings: SweepSettingsState, longestToken
     throw new InvalidSettingError(`Time cap per batch size (${settings.maxTimePerPointMs}) must be a number of ms, 0 or more.`);
   }
   const targetError = settings.targetRelativeError;
-  if (typeof targetError !== 'number' || !(targetError >= 0 && targetError <= 1)) {
+  if (typeof targetError !== 'number' || Number.isNaN(targetError)) {
+    throw new InvalidSettingError('Target error of the median is empty. Enter a fraction from 0 to 1, such as 0.02 for 2%; 0 turns it off.');
+  }
+  if (!(targetError >= 0 && targetError <= 1)) {
     throw new InvalidSettingError(`Target error of the median (${targetError}) must be a fraction from 0 to 1, such as 0.02 for 2%; 0 turns it off.`);
   }
 }

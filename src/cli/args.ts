@@ -1,4 +1,5 @@
 /** Command-line options of the headless profiler, parsed and checked before anything starts. */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend, BatchUnit } from '../report/result';
 import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
@@ -60,6 +61,8 @@ export interface ProfileOptions {
   /** An ONNX export to profile instead of the built-in `modelId`; null for a built-in model. */
   exportSource: CliExportSource | null;
   architecture: ArchitectureOverride | null;
+  /** Sweep fields given on the command line, which an export's own defaults must not replace. */
+  explicitSweep: Partial<{ unit: BatchUnit; min: number; max: number; step: number }>;
 }
 
 export const USAGE = `Usage: npm run profile -- [options]
@@ -134,6 +137,8 @@ function parseExportSource(values: { 'model-file'?: string[]; 'model-url'?: stri
   if (values['model-file']) {
     const onnxFiles = values['model-file'].filter((path) => path.endsWith('.onnx'));
     if (onnxFiles.length !== 1) throw new UsageError(`--model-file needs exactly one .onnx file among its ${values['model-file'].length} paths; the others are its external data and config.json.`);
+    const missing = values['model-file'].find((path) => !existsSync(path));
+    if (missing !== undefined) throw new UsageError(`Invalid --model-file "${missing}": no such file. Check the path.`);
     return { kind: 'file', paths: values['model-file'] };
   }
   if (values['model-url'] !== undefined) {
@@ -148,7 +153,11 @@ function parseExportSource(values: { 'model-file'?: string[]; 'model-url'?: stri
     } catch (error) {
       throw new UsageError(`Invalid --hub-id: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return { kind: 'hub', hubId: values['hub-id'], variant, hubBaseUrl: values['hub-base-url'] ?? null };
+    const hubBaseUrl = values['hub-base-url'] ?? null;
+    if (hubBaseUrl !== null && !/^https?:\/\/[^/]/i.test(hubBaseUrl)) {
+      throw new UsageError(`Invalid --hub-base-url "${hubBaseUrl}": expected an http(s) address such as https://huggingface.co.`);
+    }
+    return { kind: 'hub', hubId: values['hub-id'], variant, hubBaseUrl };
   }
   return null;
 }
@@ -274,6 +283,12 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     kernelTimes: values['kernel-times'] ?? false,
     exportSource,
     architecture,
+    explicitSweep: {
+      ...(values.unit !== undefined ? { unit } : {}),
+      ...(values.min !== undefined ? { min: parseNumber('min', values.min, sweepDefaults.min) } : {}),
+      ...(values.max !== undefined ? { max: parseNumber('max', values.max, sweepDefaults.max) } : {}),
+      ...(values.step !== undefined ? { step: parseNumber('step', values.step, sweepDefaults.step) } : {}),
+    },
     precision: PRECISION_NAMES[values.precision ?? 'fp32'] ?? (values.precision as Precision),
   };
   if (!SEARCH_STRATEGIES.includes(options.strategy)) {
@@ -293,6 +308,7 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     throw new UsageError(`Invalid --capacity-cap: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (options.estimateCapacity && backend !== 'webgpu') throw new UsageError('--estimate-capacity needs --backend webgpu.');
+  if (options.kernelTimes && backend !== 'webgpu') throw new UsageError('--kernel-times needs --backend webgpu, because only WebGPU times kernels.');
   if (!Object.values(PRECISION_NAMES).includes(options.precision)) {
     throw new UsageError(`Invalid --precision "${values.precision}": expected fp32, fp16 or both.`);
   }

@@ -97,7 +97,11 @@ async function profile(options: ProfileOptions): Promise<ProfileResult> {
             : { ...(options.syntheticCount === null ? {} : { count: options.syntheticCount }), ...(options.gcContent === null ? {} : { gcContent: options.gcContent }) },
       },
     );
-    if (options.exportSource) await loadExport(page, options, log);
+    if (options.exportSource) {
+      await loadExport(page, options, log);
+      // A DNA export switches the page to DNA defaults, so the sweep fields given on the command line go in again.
+      if (Object.keys(options.explicitSweep).length > 0) await page.evaluate((sweep) => window.batchProfiler!.configure({ sweep }), options.explicitSweep);
+    }
     if (options.estimateCapacity) {
       log(`Estimating GPU capacity up to ${options.capacityCap}…`);
       const capacity = await page.evaluate((cap) => window.batchProfiler!.estimateCapacity(cap), options.capacityCap);

@@ -37,6 +37,7 @@ const DNA_MAX_TOKENS = 512;
  * user entered one. Throws UnknownArchitectureError when neither names the family and the sizes.
  */
 export function configFromArchitecture(modelId: string, architecture: ArchitectureInfo, override: ArchitectureOverride | null): ModelConfig {
+  if (override) checkOverride(modelId, architecture, override);
   const known = architecture.family === 'esm2' || architecture.family === 'dnabert';
   const family = override?.family ?? (known ? (architecture.family as 'esm2' | 'dnabert') : null);
   const layers = override?.layers ?? architecture.layers;
@@ -46,7 +47,8 @@ export function configFromArchitecture(modelId: string, architecture: Architectu
     const found = architecture.family === 'unknown' ? 'no known architecture' : `family "${architecture.family}"`;
     throw new UnknownArchitectureError(
       `The profiler could not identify the architecture of ${modelId} (${found}${architecture.source === 'unknown' ? ', no config.json' : ` from ${architecture.source}`}). ` +
-        'Enter the model family (ESM-2 or DNABERT-S), the number of layers, the hidden size and the attention heads, then load it again.',
+        'Enter the model family (ESM-2 or DNABERT-S), the number of layers, the hidden size and the attention heads, then load it again ' +
+        '(on the command line: --architecture FAMILY,LAYERS,HIDDEN,HEADS, such as esm2,6,320,20).',
       { modelId, family: architecture.family },
     );
   }
@@ -55,6 +57,41 @@ export function configFromArchitecture(modelId: string, architecture: Architectu
   const common = { id: modelId, label: modelId, layers, hidden, heads, ffn, vocabSize, parameters: 0 };
   if (family === 'esm2') return { ...common, family, maxResidues: ESM_MAX_RESIDUES } satisfies Esm2Config;
   return { ...common, family, maxTokens: DNA_MAX_TOKENS } satisfies DnabertConfig;
+}
+
+/** Raised when the entered architecture contradicts config.json or the graph, which would skew every FLOP and limit figure. */
+export class ArchitectureMismatchError extends Error {
+  override readonly name = 'ArchitectureMismatchError';
+}
+
+/**
+ * Rejects an entered architecture that contradicts what config.json or the graph states: the family,
+ * and each size they name. Heads must also divide the hidden size.
+ */
+function checkOverride(modelId: string, architecture: ArchitectureInfo, override: ArchitectureOverride): void {
+  const conflicts: string[] = [];
+  if (override.hidden % override.heads !== 0) conflicts.push(`hidden size ${override.hidden} is not divisible by ${override.heads} heads`);
+  const stated = architecture.source === 'config.json' ? 'config.json' : 'the graph';
+  if ((architecture.family === 'esm2' || architecture.family === 'dnabert') && architecture.family !== override.family) {
+    conflicts.push(`family ${override.family}, but ${stated} identifies ${architecture.family}`);
+  }
+  const sizes: [keyof ArchitectureOverride & keyof ArchitectureInfo, string][] = [
+    ['layers', 'layers'],
+    ['hidden', 'hidden size'],
+    ['heads', 'heads'],
+  ];
+  for (const [key, label] of sizes) {
+    const known = architecture[key];
+    // The graph's layer count is an estimate from LayerNorm nodes, so only config.json can contradict it.
+    if (key === 'layers' && architecture.source !== 'config.json') continue;
+    if (typeof known === 'number' && known !== override[key]) conflicts.push(`${label} ${override[key]}, but ${stated} states ${known}`);
+  }
+  if (conflicts.length > 0) {
+    throw new ArchitectureMismatchError(
+      `The architecture entered for ${modelId} does not match the model: ${conflicts.join('; ')}. ` +
+        'Correct the values, or leave them out so that the profiler uses what the model states.',
+    );
+  }
 }
 
 function isPositive(value: number | undefined): value is number {

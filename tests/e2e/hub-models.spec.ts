@@ -115,6 +115,14 @@ for (const errorCase of ERROR_CASES) {
   });
 }
 
+test('empty hub id gets a message', async ({ page }) => {
+  await openProfiler(page);
+  await page.getByTestId('model-source').selectOption('hub');
+  await page.getByTestId('load-export').click();
+
+  await expect(page.getByTestId('export-error')).toContainText('Hub model id is empty');
+});
+
 test('unknown architecture asks the user', async ({ page }) => {
   await openProfiler(page);
   await configure(page, { backend: 'wasm' });
@@ -124,8 +132,9 @@ test('unknown architecture asks the user', async ({ page }) => {
   await expect(page.getByTestId('architecture-form')).toBeVisible();
 
   await page.getByTestId('architecture-form').getByLabel('Layers').fill('1');
-  await page.getByTestId('architecture-form').getByLabel('Hidden size').fill('32');
-  await page.getByTestId('architecture-form').getByLabel('Attention heads').fill('4');
+  // The test graph's embedding is 4 wide.
+  await page.getByTestId('architecture-form').getByLabel('Hidden size').fill('4');
+  await page.getByTestId('architecture-form').getByLabel('Attention heads').fill('2');
   await page.getByTestId('apply-architecture').click();
   await expect(page.getByTestId('export-info')).toContainText('(user)');
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { USAGE, UsageError, parseProfileArgs } from '../../src/cli/args';
 import { MODEL_CATALOG } from '../../src/models/catalog';
@@ -38,6 +41,7 @@ describe('parseProfileArgs', () => {
       precision: 'float32',
       exportSource: null,
       architecture: null,
+      explicitSweep: {},
     });
   });
 
@@ -80,6 +84,7 @@ describe('parseProfileArgs', () => {
       max: 10,
       step: 2,
       headroom: 0.5,
+      explicitSweep: { unit: 'sequences', min: 2, max: 10, step: 2 },
       warmupRuns: 0,
       minRuns: 4,
       maxRuns: 8,
@@ -266,9 +271,15 @@ describe('parseProfileArgs exports', () => {
   });
 
   it('reads model files and an architecture', () => {
-    const options = parseProfileArgs(['--model-file', 'a/model.onnx', '--model-file', 'a/model.onnx_data', '--architecture', 'dnabert,12,768,12']);
+    const folder = mkdtempSync(join(tmpdir(), 'cli-args-'));
+    const onnx = join(folder, 'model.onnx');
+    const data = join(folder, 'model.onnx_data');
+    writeFileSync(onnx, 'x');
+    writeFileSync(data, 'x');
 
-    expect(options.exportSource).toEqual({ kind: 'file', paths: ['a/model.onnx', 'a/model.onnx_data'] });
+    const options = parseProfileArgs(['--model-file', onnx, '--model-file', data, '--architecture', 'dnabert,12,768,12']);
+
+    expect(options.exportSource).toEqual({ kind: 'file', paths: [onnx, data] });
     expect(options.architecture).toEqual({ family: 'dnabert', layers: 12, hidden: 768, heads: 12 });
     expect(options.unit).toBe('sequences');
   });
@@ -278,6 +289,9 @@ describe('parseProfileArgs exports', () => {
     { argv: ['--variant', 'model_fp16'], message: '--variant applies to --hub-id only' },
     { argv: ['--hub-id', 'a/b', '--variant', 'model_int4'], message: 'Invalid --variant "model_int4"' },
     { argv: ['--model-file', 'weights.bin'], message: 'exactly one .onnx file' },
+    { argv: ['--model-file', '/no/such/model.onnx'], message: 'Invalid --model-file "/no/such/model.onnx": no such file' },
+    { argv: ['--hub-id', 'a/b', '--hub-base-url', 'notaurl'], message: 'Invalid --hub-base-url "notaurl"' },
+    { argv: ['--kernel-times', '--backend', 'wasm'], message: '--kernel-times needs --backend webgpu' },
     { argv: ['--model-url', 'ftp://x/m.onnx'], message: 'Invalid --model-url' },
     { argv: ['--hub-id', 'a/b', '--architecture', 'esm2,6,320'], message: 'Invalid --architecture' },
     { argv: ['--hub-id', 'a/b', '--model', 'esm2_tiny'], message: '--model names a built-in model' },

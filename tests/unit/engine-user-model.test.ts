@@ -73,7 +73,7 @@ describe('ProfilerEngine with exports', () => {
   it('fills int32 inputs in any order', async () => {
     const engine = await engineWithInput();
 
-    const loaded = await engine.loadUserModel({ source: hubRequest(HUB_REPOS.int32Reordered), architecture: { family: 'esm2', layers: 1, hidden: 32, heads: 4 } });
+    const loaded = await engine.loadUserModel({ source: hubRequest(HUB_REPOS.int32Reordered), architecture: { family: 'esm2', layers: 1, hidden: 4, heads: 2 } });
     const point = await engine.probe({ ...PROBE, batchSize: 3 });
 
     expect(loaded.userModel?.architectureSource).toBe('user');
@@ -85,7 +85,7 @@ describe('ProfilerEngine with exports', () => {
     const engine = await engineWithInput();
     // Up to 12 residues, 14 tokens: every batch pads to the 16 tokens that the export fixes.
     await engine.loadInput({ kind: 'synthetic', options: { seed: 2, count: 4, minLength: 5, maxLength: 12 } });
-    await engine.loadUserModel({ source: hubRequest(HUB_REPOS.fixedBatch), architecture: { family: 'esm2', layers: 1, hidden: 32, heads: 4 } });
+    await engine.loadUserModel({ source: hubRequest(HUB_REPOS.fixedBatch), architecture: { family: 'esm2', layers: 1, hidden: 4, heads: 2 } });
 
     const fits = await engine.probe({ ...PROBE, batchSize: 1 });
     const other = await engine.probe({ ...PROBE, batchSize: 2 });
@@ -99,7 +99,7 @@ describe('ProfilerEngine with exports', () => {
 
   it('reports a fixed sequence length', async () => {
     const engine = await engineWithInput();
-    await engine.loadUserModel({ source: hubRequest(HUB_REPOS.fixedBatch), architecture: { family: 'esm2', layers: 1, hidden: 32, heads: 4 } });
+    await engine.loadUserModel({ source: hubRequest(HUB_REPOS.fixedBatch), architecture: { family: 'esm2', layers: 1, hidden: 4, heads: 2 } });
 
     const point = await engine.probe({ ...PROBE, batchSize: 1 });
 
@@ -114,6 +114,25 @@ describe('ProfilerEngine with exports', () => {
 
     expect(error.name).toBe('UnknownArchitectureError');
     expect(error.message).toContain('Enter the model family');
+  });
+
+  it('rejects an override that contradicts config.json', async () => {
+    const engine = await engineWithInput();
+
+    const error = await rejectionOf(engine.loadUserModel({ source: hubRequest(HUB_REPOS.esm2), architecture: { family: 'esm2', layers: 12, hidden: 480, heads: 20 } }));
+
+    expect(error.name).toBe('ArchitectureMismatchError');
+    expect(error.message).toContain('layers 12, but config.json states 2');
+    expect(error.message).toContain('hidden size 480, but config.json states 32');
+  });
+
+  it('rejects an override of another family', async () => {
+    const engine = await engineWithInput();
+
+    const error = await rejectionOf(engine.loadUserModel({ source: hubRequest(HUB_REPOS.noConfig), architecture: { family: 'dnabert', layers: 2, hidden: 32, heads: 4 } }));
+
+    expect(error.name).toBe('ArchitectureMismatchError');
+    expect(error.message).toContain('family dnabert, but the graph identifies esm2');
   });
 
   it('names an unsupported operator', async () => {
