@@ -239,7 +239,7 @@ export class ProfilerState {
         this.exportSource.request(location.href);
         if (this.precision !== 'float32') throw new InvalidSettingError('Precision: exports run as exported. For fp16, load the model_fp16 variant (or an fp16 file) with precision fp32.');
       }
-      if (this.precision !== 'float32' && this.fp16Unavailable !== null) throw new InvalidSettingError(`Precision ${this.precision}: fp16 is unavailable because ${this.fp16Unavailable} Choose fp32.`);
+      if (this.precision !== 'float32' && this.fp16Unavailable !== null) throw new InvalidSettingError(`Precision ${this.precision}: fp16 is unavailable because ${this.fp16Unavailable} Choose fp32 (on the command line: --precision fp32).`);
       this.budgetBytes();
     } catch (error) {
       this.runError = { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) };

@@ -98,8 +98,9 @@ DNA models (dnabert_s):
                         limits, then bracket and bisect) (default linear)
   --confirm             after the sweep, run the recommended size with the longest sequences of the
                         input together in a fresh session
-  --precision P         fp32, fp16 (needs the WebGPU feature shader-f16) or both: fp32, then fp16,
-                        with the drift of the pooled embeddings between them (default fp32)
+  --precision P         fp32, fp16 or both: fp32, then fp16, with the drift of the pooled embeddings
+                        between them (default fp32). On WebGPU fp16 needs the feature shader-f16;
+                        WASM runs most fp16 nodes in fp32, so its fp16 timings say little about GPUs
   --kernel-times        after the sweep, capture GPU time per operator type at the recommended size
                         (webgpu with the timestamp-query feature)
   --estimate-capacity   before the sweep, allocate GPU buffers in 256 MiB steps until one fails or

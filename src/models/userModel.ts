@@ -113,6 +113,8 @@ export interface UserModelReportParts {
   /** Origin of the export: the URL, the hub id with its variant, or the file name. */
   sourceLabel: string;
   variant?: string;
+  /** Download address; null for local files. */
+  url: string | null;
 }
 
 export function userModelReport(parts: UserModelReportParts): ModelReport {
@@ -127,6 +129,7 @@ export function userModelReport(parts: UserModelReportParts): ModelReport {
     weights: `exported weights (${parts.sourceLabel})`,
     sourceLabel: parts.sourceLabel,
     ...(parts.variant ? { variant: parts.variant } : {}),
+    ...(parts.url ? { url: parts.url } : {}),
   };
 }
 

@@ -70,6 +70,8 @@ export interface ModelReport {
   sourceLabel?: string;
   /** For hub and manifest exports: the onnx/ variant, such as "model" or "model_fp16". */
   variant?: string;
+  /** Address the export was downloaded from, which names the hub or mirror; absent for local files. */
+  url?: string;
 }
 
 export interface LengthStats {

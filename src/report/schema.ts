@@ -96,6 +96,7 @@ const ModelSchema = objectSchema({
   weights: stringSchema(),
   sourceLabel: v.optional(stringSchema()),
   variant: v.optional(stringSchema()),
+  url: v.optional(stringSchema()),
 });
 
 const LengthStatsSchema = v.pipe(

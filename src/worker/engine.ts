@@ -365,7 +365,7 @@ export class ProfilerEngine implements ProfilerApi {
         throw new ModelLoadError(`The weights of ${fetched.sourceLabel} do not fit the simulated GPU budget. ${weightRejection}`, { modelId: fetched.modelId });
       }
 
-      const report = userModelReport({ modelId: fetched.modelId, source: fetched.source, config, inspection: fetched.inspection, sourceLabel: fetched.sourceLabel, variant: fetched.variant });
+      const report = userModelReport({ modelId: fetched.modelId, source: fetched.source, config, inspection: fetched.inspection, sourceLabel: fetched.sourceLabel, variant: fetched.variant, url: fetched.modelUrl });
       return {
         ...this.loadedModelParts(backend, report, config, buildMs, sessionCreateMs, this.sessionLiveBytes),
         userModel: {

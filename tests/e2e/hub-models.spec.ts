@@ -37,6 +37,7 @@ test('hub id export profiles on WebGPU', async ({ page }) => {
   expect(result.model.id).toBe(HUB_REPOS.esm2);
   expect(result.model.variant).toBe('model');
   expect(result.model.sourceLabel).toContain(HUB_REPOS.esm2);
+  expect(result.model.url).toBe(`${hub.baseUrl}/${HUB_REPOS.esm2}/resolve/main/onnx/model.onnx`);
   expect(result.points.map((point) => point.status)).toEqual(['ok', 'ok']);
 
   // The downloaded JSON names the source and the variant too.
