@@ -569,7 +569,7 @@ export class ProfilerEngine implements ProfilerApi {
       }
     }
     if (request.checkLimits !== false && this.gpu) {
-      const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, toBufferLimits(this.gpu.limits));
+      const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, toBufferLimits(this.gpu.limits), { dtype: this.model.built.dtype ?? 'float32' });
       if (!check.ok) {
         point.status = 'buffer-limit';
         point.message = `Not run, because it cannot fit: ${check.message}`;
