@@ -16,7 +16,7 @@ if (buildIsStale()) await buildApp();
 const { server, url } = await serveApp();
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await browser.newPage({ viewport: { width: 1520, height: 900 }, deviceScaleFactor: 1 });
   await page.goto(url);
   await page.waitForFunction(() => window.batchProfiler?.snapshot().inputCount !== null);
   await page.evaluate(

@@ -648,6 +648,8 @@ export class ProfilerState {
       this.applyLoadedModel(loaded);
       this.exportInfo = loaded.userModel ?? null;
       this.architectureNeeded = false;
+      // An earlier run's complaint about the source (an empty or invalid id) no longer applies.
+      if (this.runError?.name === 'InvalidSettingError') this.runError = null;
       if (this.exportInfo?.family === 'dnabert' && request.kind === 'hub') await this.loadHubTokenizer(request.hubId, request.hubBaseUrl);
       if (this.inputKind !== previousKind) {
         const unit = this.inputKind === 'dna' ? 'sequences' : 'tokens';
