@@ -33,7 +33,7 @@ export interface AutomationSettings {
   confirmRecommendation?: boolean;
   captureKernelTimes?: boolean;
   precision?: Precision;
-  /** Where the model comes from; 'builtin' uses `modelId`. Local files are chosen through the page's file input. */
+  /** Source of the model; 'builtin' uses `modelId`. Local files are chosen through the page's file input. */
   modelSource?: ModelSourceKind;
   hubId?: string;
   hubVariant?: OnnxVariant;

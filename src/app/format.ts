@@ -24,7 +24,7 @@ export function formatMs(durationMs: number | null): string {
   return durationMs >= 100 ? Math.round(durationMs).toLocaleString('en-US') : durationMs.toFixed(2);
 }
 
-/** A fraction as a percentage with one decimal, such as 0.0423 → "4.2%". */
+/** Formats a fraction as a percentage with one decimal, such as 0.0423 → "4.2%". */
 export function formatPercent(fraction: number | null): string {
   if (fraction === null || !Number.isFinite(fraction)) return '–';
   return `${(fraction * 100).toFixed(1)}%`;

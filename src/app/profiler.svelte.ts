@@ -2,7 +2,7 @@
  * Rune state of the profiler page and the actions that change it: load input, run a sweep, cancel.
  * Results from the worker are stored with `$state.raw`, because they are replaced whole, never mutated.
  */
-import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, CapacityReport, PointResult, PrecisionDrift, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
+import type { Backend, BatchUnit, CompanionSweep, EnvironmentReport, InputReport, ModelReport, CapacityReport, PointResult, ProfileResult, Recommendation, SessionOptionsReport, SweepReport } from '../report/result';
 import * as Comlink from 'comlink';
 import type { ChunkSettings, ForwardOutput, InputRequest, InputSummary, LoadedModel, ProbeRequest, TokenizerInfo, TokenizerRequest, UserModelInfo } from '../worker/api';
 import type { ModelLoadProgress } from '../models/modelSources';
@@ -20,11 +20,11 @@ import { defaultSweepFor, planBatchSizes } from '../profiling/plan';
 import { unmeasuredPoint, type SweepOutcome, type SweepProgress } from '../profiling/sweep';
 import { searchBatchSizes, type SearchStrategy } from '../profiling/search';
 import { fitMemoryModel, largestBatchWithin, memorySamplesFromPoints } from '../profiling/memoryModel';
-import { largestCandidateWithinLimits } from '../gpu/limits';
+import { bufferLimitsOf, largestCandidateWithinLimits } from '../gpu/limits';
 import { parseByteSize } from '../gpu/budget';
 import { assembleResult } from '../report/assemble';
 import { assessWorstCase } from '../profiling/worstCase';
-import { compareEmbeddings } from '../profiling/drift';
+import { summarizeDrift } from '../profiling/drift';
 import { validateProfileResult } from '../report/schema';
 
 export type { SweepSettingsState } from './validateSettings';
@@ -82,9 +82,9 @@ export class ProfilerState {
   architecture = $state<ArchitectureOverride | null>(null);
   /** The source (as `exportSource.describe()` names it) that `architecture` was entered for; null applies it to any. */
   architectureTarget: string | null = null;
-  /** True after a load failed because the architecture is unknown: the page then asks for it. */
+  /** True after a load failed because the architecture is unknown, so the page shows the architecture form. */
   architectureNeeded = $state(false);
-  /** What the last loaded export contains; null for built-in models. */
+  /** Summary of the last loaded export; null for built-in models. */
   exportInfo = $state.raw<UserModelInfo | null>(null);
   exportLoading = $state(false);
   exportProgress = $state.raw<ModelLoadProgress | null>(null);
@@ -125,9 +125,11 @@ export class ProfilerState {
 
   readonly running = $derived(this.phase === 'preparing' || this.phase === 'running');
   readonly usesExport = $derived(this.exportSource.kind !== 'builtin');
-  readonly inputKind: ModelInputKind = $derived(
-    this.usesExport ? (this.exportInfo?.family ?? this.architecture?.family) === 'dnabert' ? 'dna' : 'protein' : modelInputKind(getModelConfig(this.modelId)),
-  );
+  readonly inputKind: ModelInputKind = $derived.by(() => {
+    if (!this.usesExport) return modelInputKind(getModelConfig(this.modelId));
+    const family = this.exportInfo?.family ?? this.architecture?.family;
+    return family === 'dnabert' ? 'dna' : 'protein';
+  });
   /** Whether the chosen model can load at all; limits come from the device once it is known. */
   readonly modelFit = $derived(
     checkModelFits(getModelConfig(this.modelId), {
@@ -138,7 +140,7 @@ export class ProfilerState {
           : undefined,
     }),
   );
-  /** Why fp16 cannot run on the chosen backend, or null when it can (or before the device is known). */
+  /** Reason that fp16 cannot run on the chosen backend, or null when it can (or before the device is known). */
   readonly fp16Unavailable: string | null = $derived(
     this.backend === 'webgpu' && this.environment?.backend === 'webgpu' && !this.environment.features.includes('shader-f16')
       ? `this GPU${this.environment.adapter ? ` (${this.environment.adapter.vendor} ${this.environment.adapter.architecture})` : ''} does not offer the WebGPU feature shader-f16, which fp16 shaders need.`
@@ -507,10 +509,10 @@ export class ProfilerState {
   ): Promise<number | null> {
     if (this.backend !== 'webgpu' || !this.environment?.limits.maxBufferSize) return null;
     const shapes = await this.client.call('Planning batches', INPUT_TIMEOUT_MS, (api) => api.describeBatches(settings.unit, batchSizes));
-    const limits = { maxBufferSize: this.environment.limits.maxBufferSize, maxStorageBufferBindingSize: this.environment.limits.maxStorageBufferBindingSize };
+    const limits = bufferLimitsOf(this.environment.limits);
     if (!this.modelConfig) return null;
     let predicted = largestCandidateWithinLimits(this.modelConfig, shapes, limits);
-    // Without a simulated budget, an estimated capacity that ended in out of memory stands in for it.
+    // Without a simulated budget, an estimated capacity that ended in out of memory takes its place.
     const budgetBytes = this.budgetBytes() ?? (this.capacity?.stoppedBy === 'out-of-memory' ? this.capacity.allocatedBytes : null);
     if (budgetBytes !== null && batchSizes.length >= 2) {
       // The first two probes feed the memory model; they are real points of the sweep.
@@ -761,22 +763,6 @@ export class ProfilerState {
     if (this.inputKind === 'dna') return { kind: 'synthetic-dna', options: $state.snapshot(this.syntheticDna), chunking };
     return { kind: 'synthetic', options: $state.snapshot(this.synthetic) };
   }
-}
-
-/** Compares pooled embeddings row by row: the largest absolute difference and the lowest cosine similarity. */
-function summarizeDrift(reference: Float32Array[], other: Float32Array[]): PrecisionDrift {
-  let maxAbsDifference = 0;
-  let cosineSimilarity = 1;
-  for (let row = 0; row < reference.length; row += 1) {
-    const drift = compareEmbeddings(reference[row], other[row]);
-    maxAbsDifference = Math.max(maxAbsDifference, drift.maxAbsDifference);
-    cosineSimilarity = Math.min(cosineSimilarity, drift.cosineSimilarity);
-  }
-  return { maxAbsDifference, cosineSimilarity, sequences: reference.length };
-}
-
-function bufferLimitsOf(limits: Record<string, number>): { maxBufferSize: number; maxStorageBufferBindingSize: number } {
-  return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
 }
 
 function timedOutPoint(batchSize: number, error: WorkerTimeoutError): PointResult {

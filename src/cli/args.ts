@@ -131,8 +131,8 @@ export type CliExportSource =
   | { kind: 'hub'; hubId: string; variant: OnnxVariant; hubBaseUrl: string | null };
 
 function parseExportSource(values: { 'model-file'?: string[]; 'model-url'?: string; 'hub-id'?: string; variant?: string; 'hub-base-url'?: string }): CliExportSource | null {
-  const given = (['model-file', 'model-url', 'hub-id'] as const).filter((name) => values[name] !== undefined);
-  if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other: pick one model source.`);
+  const sourceFlags = (['model-file', 'model-url', 'hub-id'] as const).filter((name) => values[name] !== undefined);
+  if (sourceFlags.length > 1) throw new UsageError(`--${sourceFlags[0]} and --${sourceFlags[1]} exclude each other: pick one model source.`);
   if (values.variant !== undefined && values['hub-id'] === undefined) throw new UsageError('--variant applies to --hub-id only.');
   if (values['hub-base-url'] !== undefined && values['hub-id'] === undefined) throw new UsageError('--hub-base-url applies to --hub-id only.');
   if (values['model-file']) {

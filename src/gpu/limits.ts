@@ -153,3 +153,8 @@ function validateLimits(limits: BufferLimits): void {
     }
   }
 }
+
+/** Picks the two buffer limits out of a device's limit record, as the environment report stores them. */
+export function bufferLimitsOf(limits: Record<string, number>): BufferLimits {
+  return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
+}

@@ -78,7 +78,7 @@ export const DNABERT_TOKEN_IDS = Object.freeze({ unk: 0, cls: 1, sep: 2, pad: 3,
 export const DNABERT_TOKEN_TYPES = 2;
 
 const ESM2_VOCAB_SIZE = 33;
-const ESM2_MAX_RESIDUES = 1022;
+export const ESM2_MAX_RESIDUES = 1022;
 
 function esm2(id: string, label: string, shape: Pick<Esm2Config, 'layers' | 'hidden' | 'heads' | 'ffn' | 'parameters'>): Esm2Config {
   return { id, family: 'esm2', label, vocabSize: ESM2_VOCAB_SIZE, maxResidues: ESM2_MAX_RESIDUES, ...shape };
@@ -90,7 +90,7 @@ const DNABERT_VOCAB_SIZE = 4096;
  * ALiBi table that it precomputes and grows on demand. At an estimated 4 to 5 bases per BPE token,
  * 512 tokens cover about 2 to 2.5 kb of DNA.
  */
-const DNABERT_MAX_TOKENS = 512;
+export const DNABERT_MAX_TOKENS = 512;
 
 /** Built-in models: the ESM-2 sizes smallest first, then DNABERT-S, then the test-only configurations. */
 export const MODEL_CATALOG: readonly ModelConfig[] = Object.freeze([

@@ -3,7 +3,7 @@
  * FLOP counts, the report fields, and the checks that run before a session is created.
  */
 import type { ModelReport, ModelSource } from '../report/result';
-import type { DnabertConfig, Esm2Config, ModelConfig } from './catalog';
+import { DNABERT_MAX_TOKENS, ESM2_MAX_RESIDUES, type DnabertConfig, type Esm2Config, type ModelConfig } from './catalog';
 import type { ArchitectureInfo, OnnxInspection } from './inspectOnnx';
 import { formatBytes, WASM_HEAP_MAX_BYTES, type BufferLimits } from './feasibility';
 import { largestWeightTensor, type WeightDtype } from './counts';
@@ -29,8 +29,6 @@ export class UnknownArchitectureError extends Error {
   }
 }
 
-const ESM_MAX_RESIDUES = 1022;
-const DNA_MAX_TOKENS = 512;
 
 /**
  * Builds the model config of an export from its identified architecture, or from `override` when the
@@ -55,8 +53,8 @@ export function configFromArchitecture(modelId: string, architecture: Architectu
   const ffn = override?.ffn ?? architecture.ffn ?? 4 * hidden;
   const vocabSize = architecture.vocab ?? (family === 'esm2' ? 33 : 4096);
   const common = { id: modelId, label: modelId, layers, hidden, heads, ffn, vocabSize, parameters: 0 };
-  if (family === 'esm2') return { ...common, family, maxResidues: ESM_MAX_RESIDUES } satisfies Esm2Config;
-  return { ...common, family, maxTokens: DNA_MAX_TOKENS } satisfies DnabertConfig;
+  if (family === 'esm2') return { ...common, family, maxResidues: ESM2_MAX_RESIDUES } satisfies Esm2Config;
+  return { ...common, family, maxTokens: DNABERT_MAX_TOKENS } satisfies DnabertConfig;
 }
 
 /** Raised when the entered architecture contradicts config.json or the graph, which would skew every FLOP and limit figure. */

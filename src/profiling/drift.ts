@@ -2,6 +2,7 @@
  * Numerical drift between two embeddings of the same input, such as a float16 model's output against the
  * float32 model's. Both figures are computed in float64.
  */
+import type { PrecisionDrift } from '../report/result';
 
 export interface EmbeddingDrift {
   /** Largest |a[i] − b[i]|. */
@@ -42,4 +43,22 @@ function cosine(dot: number, squaredNormA: number, squaredNormB: number): number
   if (squaredNormA === 0 || squaredNormB === 0) return 0;
   // Rounding can push the ratio of nearly parallel vectors just past ±1.
   return Math.min(1, Math.max(-1, dot / (Math.sqrt(squaredNormA) * Math.sqrt(squaredNormB))));
+}
+
+/**
+ * Compares pooled embeddings row by row and returns the largest absolute difference and the lowest
+ * cosine similarity over the rows. Throws RangeError when the row counts differ or there are none.
+ */
+export function summarizeDrift(reference: readonly Float32Array[], other: readonly Float32Array[]): PrecisionDrift {
+  if (reference.length !== other.length || reference.length === 0) {
+    throw new RangeError(`Cannot compare ${reference.length} embeddings with ${other.length}: expected the same number, at least 1.`);
+  }
+  let maxAbsDifference = 0;
+  let cosineSimilarity = 1;
+  for (let row = 0; row < reference.length; row += 1) {
+    const drift = compareEmbeddings(reference[row], other[row]);
+    maxAbsDifference = Math.max(maxAbsDifference, drift.maxAbsDifference);
+    cosineSimilarity = Math.min(cosineSimilarity, drift.cosineSimilarity);
+  }
+  return { maxAbsDifference, cosineSimilarity, sequences: reference.length };
 }

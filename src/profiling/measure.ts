@@ -38,7 +38,7 @@ export interface MeasuredRuns {
   /** Duration of the first warm-up run, in ms; null when `warmupRuns` is 0. */
   warmupMs: number | null;
   durationsMs: number[];
-  /** What ended the timed runs: the target error reached, the time cap or `maxRuns`. */
+  /** Reason the timed runs ended: the target error reached, the time cap or `maxRuns`. */
   stopReason: MeasureStopReason;
 }
 

@@ -51,7 +51,7 @@ export interface MatmulPeakReport {
   medianMs: number;
   runs: number;
   flopsPerSecond: number;
-  /** How the kernel was timed: GPU timestamps, or the wall clock around submit and completion. */
+  /** Timer of the kernel: GPU timestamps, or the wall clock around submit and completion. */
   timing: 'timestamp-query' | 'wall-clock';
 }
 
@@ -150,7 +150,7 @@ export interface PrecisionDrift {
 /** Options of the onnxruntime-web sessions that the points were measured with. */
 export interface SessionOptionsReport {
   graphOptimizationLevel: string;
-  /** Where session outputs are kept: 'cpu' reads each output back, as an embedding pipeline does. */
+  /** Location of session outputs: 'cpu' reads each output back, as an embedding pipeline does. */
   preferredOutputLocation: string;
   storageBufferCacheMode: string;
 }
@@ -212,7 +212,7 @@ export interface PointResult {
   coefficientOfVariation?: number | null;
   /** Relative standard error of the median (see `sweep.targetRelativeError`). */
   relativeStandardError?: number | null;
-  /** What ended the timed runs: the target error, the time cap or the run limit. */
+  /** Reason the timed runs ended: the target error, the time cap or the run limit. */
   timingStopReason?: 'target-error' | 'time-cap' | 'max-runs';
   /** True when the timed runs were repeated because their coefficient of variation was over 10%. */
   remeasured?: boolean;

@@ -88,9 +88,10 @@ export function selectTokenBudgetBatch(lengthsTokens: readonly number[], budgetT
 }
 
 /**
- * Builds the worst batch that a batch size can meet in this input: the longest sequences together. For a
- * sequence count, the `count` longest sequences (input repeated when it has fewer); for a token budget,
- * the longest sequences as long as rows × longest length stays within the budget (at least one row).
+ * Builds the worst batch that a batch size can meet in this input: the longest sequences together.
+ * - A sequence count takes the `count` longest sequences, repeating the input when it has fewer.
+ * - A token budget takes the longest sequences while rows × longest length stays within it, and at
+ *   least one row.
  * Ties go to the earlier sequence.
  */
 export function selectWorstCaseBatch(lengthsTokens: readonly number[], unit: 'sequences' | 'tokens', batchSize: number): Batch {

@@ -79,10 +79,10 @@ export interface UserModelRequest {
   useCache?: boolean;
 }
 
-/** What the page shows about a loaded export. */
+/** Summary of a loaded export, as the page shows it. */
 export interface UserModelInfo {
   family: 'esm2' | 'dnabert';
-  /** Where the family and sizes came from. */
+  /** Origin of the family and sizes. */
   architectureSource: 'config.json' | 'graph' | 'unknown' | 'user';
   architectureNotes: string[];
   inputs: { name: string; elemType: string; dims: (number | string | null)[] }[];

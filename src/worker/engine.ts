@@ -15,7 +15,7 @@ import { getModelConfig, modelInputKind, type ModelConfig } from '../models/cata
 import { buildModel, type BuiltModel } from '../models/build';
 import { checkModelFits } from '../models/feasibility';
 import { readFasta, type FastaRecord } from '../sequences/fasta';
-import { ESM_MAX_RESIDUES } from '../sequences/protein';
+import { ESM_ALPHABET, ESM_MAX_RESIDUES } from '../sequences/protein';
 import { synthesizeProteins } from '../sequences/synthetic';
 import { synthesizeDna } from '../sequences/syntheticDna';
 import { buildDnaBatchTensors, buildEsmBatchTensors, selectSequenceBatch, selectTokenBudgetBatch, selectWorstCaseBatch, type Batch } from '../sequences/batching';
@@ -34,7 +34,7 @@ import { batchFlops, findConstantOutput, findInvalidValue, meanPoolRow } from '.
 import { compareEmbeddings } from '../profiling/drift';
 import { forwardFlopsPerToken, type WeightDtype } from '../models/counts';
 import { float16ToFloat32Array } from '../models/float16';
-import { checkBatchAgainstLimits } from '../gpu/limits';
+import { bufferLimitsOf, checkBatchAgainstLimits } from '../gpu/limits';
 import { checkBatchShapeAllowed, identifyArchitecture, mapModelInputs, type InputMapping } from '../models/inspectOnnx';
 import { createCacheStorageModelCache, fetchModelFiles, type ModelCache, type ModelLoadProgress } from '../models/modelSources';
 import { checkExportFits, configFromArchitecture, describeUnsupportedOperator, exportDtype, userModelReport } from '../models/userModel';
@@ -61,8 +61,6 @@ const GRAPH_OPTIMIZATION_LEVEL = 'all';
 
 const WEIGHTS_LABEL = 'reference architecture, synthetic weights';
 
-/** Tokens of the ESM-2 alphabet: 4 specials, 25 residue codes, 2 more specials, <null_1> and <mask>. */
-const ESM_ALPHABET_SIZE = 33;
 
 /**
  * Largest difference accepted between a pooled embedding computed alone and inside a batch. fp32 sums in
@@ -268,7 +266,7 @@ export class ProfilerEngine implements ProfilerApi {
       const backend = this.requireBackend();
       const config = getModelConfig(modelId);
       const dtype = options.dtype ?? 'float32';
-      const fit = checkModelFits(config, { backend, limits: this.gpu ? toBufferLimits(this.gpu.limits) : undefined });
+      const fit = checkModelFits(config, { backend, limits: this.gpu ? bufferLimitsOf(this.gpu.limits) : undefined });
       if (!fit.ok) throw new ModelLoadError(fit.reason, { modelId });
       if (dtype === 'float16' && backend === 'webgpu' && this.gpu && !this.gpu.features.includes('shader-f16')) {
         throw new ModelLoadError(
@@ -335,7 +333,7 @@ export class ProfilerEngine implements ProfilerApi {
         );
       }
       const totalBytes = fetched.modelBytes.byteLength + fetched.externalData.reduce((total, file) => total + file.data.byteLength, 0);
-      const unfit = checkExportFits(totalBytes, config, dtype, backend === 'webgpu' && this.gpu ? toBufferLimits(this.gpu.limits) : null);
+      const unfit = checkExportFits(totalBytes, config, dtype, backend === 'webgpu' && this.gpu ? bufferLimitsOf(this.gpu.limits) : null);
       if (unfit) throw new ModelLoadError(`${fetched.sourceLabel}: ${unfit}`, { modelId: fetched.modelId });
 
       // 3. Session.
@@ -569,7 +567,7 @@ export class ProfilerEngine implements ProfilerApi {
       }
     }
     if (request.checkLimits !== false && this.gpu) {
-      const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, toBufferLimits(this.gpu.limits), { dtype: this.model.built.dtype ?? 'float32' });
+      const check = checkBatchAgainstLimits(config, batch.sequences, batch.paddedLength, bufferLimitsOf(this.gpu.limits), { dtype: this.model.built.dtype ?? 'float32' });
       if (!check.ok) {
         point.status = 'buffer-limit';
         point.message = `Not run, because it cannot fit: ${check.message}`;
@@ -687,7 +685,7 @@ export class ProfilerEngine implements ProfilerApi {
 
   /**
    * Releases the session after a failed probe. After an out-of-memory error or a device loss the device
-   * is replaced too, since a device that ran out of memory may keep failing; the next probe creates both.
+   * goes too, because a device that ran out of memory may keep failing. The next probe creates both.
    */
   private async dropAfterFailure(status: PointResult['status']): Promise<void> {
     await this.releaseSession();
@@ -705,7 +703,7 @@ export class ProfilerEngine implements ProfilerApi {
     const tensors =
       input.alphabet === 'dna' ? buildDnaBatchTensors(input.encoded, batch, this.dnaTokenizer.padId) : buildEsmBatchTensors(input.encoded, batch);
     // A smaller vocabulary than the tokenizer's (a test-size model, or an export with its own) gets ids folded into it.
-    const tokenizerVocabSize = input.alphabet === 'dna' ? this.dnaTokenizer.vocabSize : ESM_ALPHABET_SIZE;
+    const tokenizerVocabSize = input.alphabet === 'dna' ? this.dnaTokenizer.vocabSize : ESM_ALPHABET.length;
     if (config && config.vocabSize < tokenizerVocabSize) foldIntoVocabulary(tensors.inputIds, config.vocabSize);
     const mapping = this.model?.mapping;
     if (!mapping) {
@@ -853,9 +851,6 @@ export class ProfilerEngine implements ProfilerApi {
   }
 }
 
-function toBufferLimits(limits: Record<string, number>): { maxBufferSize: number; maxStorageBufferBindingSize: number } {
-  return { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize };
-}
 
 function disposeAll(results: OrtModule.InferenceSession.OnnxValueMapType): void {
   for (const value of Object.values(results)) value.dispose();

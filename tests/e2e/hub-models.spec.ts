@@ -164,7 +164,7 @@ test('local files load with external data', async ({ page }) => {
 });
 
 test('manifest lists models served with the app', async ({ page }) => {
-  // The app serves public/models/ itself; the test stands in for a deployment that put an export there.
+  // The app serves public/models/ itself, so the test plays a deployment that put an export there.
   const manifest = { models: [{ id: 'esm2-tiny-local', label: 'ESM-2 tiny (served)', path: 'esm2_tiny/model.onnx', config: 'esm2_tiny/config.json', family: 'esm2' }] };
   await page.route('**/models/manifest.json', (route) => route.fulfill({ json: manifest }));
   await page.route('**/models/esm2_tiny/model.onnx', (route) => route.fulfill({ body: Buffer.from(hub.repoFile(HUB_REPOS.esm2, 'onnx/model.onnx')!) }));
